@@ -1,0 +1,16 @@
+// Tests run as CommonJS through @swc/jest (no --experimental-vm-modules); production runs the
+// ESM build in dist/. Integration tests spawn dist/cli.js, built by `pretest`.
+export default {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transformIgnorePatterns: ['/node_modules/(?!chalk/)'],
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }],
+    '^.+\\.js$': ['@swc/jest', {}],
+  },
+  testTimeout: 60000,
+  // Integration tests bind ports and spawn process trees; two at a time fit this 2-core machine.
+  maxWorkers: 2,
+};

@@ -1,0 +1,69 @@
+/**
+ * Bind addresses, in gunicorn's forms: `HOST`, `HOST:PORT`, `[v6]:PORT`, `tcp://HOST:PORT`,
+ * `unix:PATH` / `unix://PATH`, `fd://N`. Default port 8000; an empty host means 0.0.0.0.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import net from 'node:net';
+
+export type Address =
+  | { kind: 'tcp'; host: string; port: number }
+  | { kind: 'unix'; path: string }
+  | { kind: 'fd'; fd: number };
+
+const DEFAULT_PORT = 8000;
+
+/** Parses one bind string; throws an Error whose message says what is wrong with it. */
+export function parseAddress(raw: string): Address {
+  const s = raw.trim();
+  if (s.startsWith('unix:')) {
+    const p = s.slice(s.startsWith('unix://') ? 7 : 5);
+    if (!p) throw new Error(`'${raw}' has no socket path`);
+    const dir = path.dirname(path.resolve(p));
+    if (!fs.existsSync(dir)) throw new Error(`directory ${dir} of unix socket '${raw}' does not exist`);
+    return { kind: 'unix', path: path.resolve(p) };
+  }
+  if (s.startsWith('fd://')) {
+    const n = s.slice(5);
+    if (!/^\d+$/.test(n)) throw new Error(`'${n}' is not a valid file descriptor`);
+    return { kind: 'fd', fd: Number(n) };
+  }
+  const hp = s.startsWith('tcp://') ? s.slice(6) : s;
+  let host: string;
+  let portText: string | undefined;
+  if (hp.startsWith('[')) {
+    const end = hp.indexOf(']');
+    if (end < 0) throw new Error(`'${raw}' has an unclosed '['`);
+    host = hp.slice(1, end);
+    const rest = hp.slice(end + 1);
+    if (rest && !rest.startsWith(':')) throw new Error(`'${raw}' is not HOST:PORT`);
+    portText = rest ? rest.slice(1) : undefined;
+    if (!net.isIPv6(host)) throw new Error(`'${host}' in '${raw}' is not an IPv6 address`);
+  } else {
+    const parts = hp.split(':');
+    if (parts.length > 2) throw new Error(`'${raw}' is not HOST:PORT (IPv6 addresses go in brackets: [::1]:8000)`);
+    host = parts[0] ?? '';
+    portText = parts[1];
+  }
+  if (host === '') host = '0.0.0.0';
+  let port = DEFAULT_PORT;
+  if (portText !== undefined) {
+    if (!/^\d+$/.test(portText)) throw new Error(`'${portText}' is not a valid port number`);
+    port = Number(portText);
+    if (port > 65535) throw new Error(`port ${port} in '${raw}' is out of range (0-65535)`);
+  }
+  if (!/^[A-Za-z0-9.\-_:%]+$/.test(host)) throw new Error(`'${host}' in '${raw}' is not a valid host`);
+  return { kind: 'tcp', host, port };
+}
+
+/** `http://127.0.0.1:8000`, `http://[::1]:8000`, `unix:/path` — as gunicorn's `Listening at:` line. */
+export function formatAddress(a: Address): string {
+  switch (a.kind) {
+    case 'unix':
+      return `unix:${a.path}`;
+    case 'fd':
+      return `fd://${a.fd}`;
+    case 'tcp':
+      return `http://${net.isIPv6(a.host) ? `[${a.host}]` : a.host}:${a.port}`;
+  }
+}

@@ -1,0 +1,183 @@
+#!/usr/bin/env node
+/**
+ * The command line: commander wiring only. Parses flags, merges them over the config (through
+ * config.ts) and hands over to the master, `stop`, `check` or `print-config`.
+ * The only module with top-level await.
+ */
+import path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { Chalk } from 'chalk';
+import { formatSettings, resolveConfig, type Layer, type Resolved } from './config.js';
+import { ConfigError, EXIT, oneLine } from './errors.js';
+import { appExport, importApp } from './loader.js';
+import { createLogger } from './log.js';
+import { applyEnv, runMaster } from './master.js';
+import { SETTINGS, optionName } from './settings.js';
+import { shellSplit } from './shell-split.js';
+import { stopMaster } from './stop.js';
+import { VERSION } from './version.js';
+
+const red = new Chalk({ level: process.stderr.isTTY && !process.env.NO_COLOR ? 1 : 0 }).red;
+
+/** Prints one line to stderr and exits: every error a user can cause ends here. */
+function fail(message: string, code: number = EXIT.ERROR): never {
+  process.stderr.write(red(`ldsup: error: ${message}`) + '\n');
+  process.exit(code);
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** Adds `-c` and one option per setting in the table (the table is the single source). */
+function addSettingOptions(cmd: Command): Command {
+  cmd.option('-c, --config <file>', 'config file (default: search supervisor.config.*, .ldsuprc, package.json "ldsup")');
+  for (const def of SETTINGS) {
+    if (!def.flag) continue;
+    const opt = new Option(def.flag, def.doc);
+    if (def.repeatable) opt.argParser(collect);
+    cmd.addOption(opt);
+  }
+  return cmd;
+}
+
+/** Turns commander's parsed options into a config layer. */
+function layerFrom(opts: Record<string, unknown>, source: string, app?: string): Layer {
+  const values: Record<string, unknown> = {};
+  for (const def of SETTINGS) {
+    const name = def.key === 'pidfile' ? 'pid' : optionName(def);
+    if (name && opts[name] !== undefined) values[def.key] = opts[name];
+  }
+  if (app) values.app = app;
+  return { source, values, fromText: true, baseDir: process.cwd() };
+}
+
+/** LDSUP_CMD_ARGS, parsed by the same options as the command line. */
+function envLayer(env: NodeJS.ProcessEnv): { layer: Layer | null; config?: string } {
+  const text = env.LDSUP_CMD_ARGS;
+  if (!text || !text.trim()) return { layer: null };
+  const cmd = addSettingOptions(new Command('LDSUP_CMD_ARGS')).argument('[app]').exitOverride().configureOutput({ writeErr: () => {} });
+  try {
+    cmd.parse(shellSplit(text), { from: 'user' });
+  } catch (err) {
+    throw new ConfigError(`invalid LDSUP_CMD_ARGS: ${oneLine((err as Error).message.replace(/^error: /, ''))}`);
+  }
+  const opts = cmd.opts();
+  return { layer: layerFrom(opts, 'LDSUP_CMD_ARGS', cmd.args[0]), config: opts.config as string | undefined };
+}
+
+async function load(opts: Record<string, unknown>, app: string | undefined): Promise<Resolved> {
+  const fromEnv = envLayer(process.env);
+  return resolveConfig({
+    cwd: process.cwd(),
+    env: process.env,
+    configPath: (opts.config as string | undefined) ?? fromEnv.config,
+    envArgs: fromEnv.layer,
+    cli: layerFrom(opts, 'command line', app),
+  });
+}
+
+async function serve(app: string | undefined, opts: Record<string, unknown>): Promise<void> {
+  if (opts.chdir) {
+    try {
+      process.chdir(opts.chdir as string);
+    } catch {
+      fail(`can't chdir to '${opts.chdir}' (--chdir)`);
+    }
+  }
+  let resolved: Resolved;
+  try {
+    resolved = await load(opts, app);
+  } catch (err) {
+    fail(oneLine(err));
+  }
+  const { settings, hooks } = resolved;
+  if (settings.chdir !== process.cwd()) process.chdir(settings.chdir);
+  process.title = `ldsup: master [${settings.name}]`;
+  applyEnv(settings);
+  const log = createLogger({ level: settings.logLevel, format: settings.logFormat, file: settings.errorLog });
+  let status: number;
+  try {
+    status = await runMaster({
+      settings,
+      hooks,
+      log,
+      reloadConfig: async () => {
+        const next = await load(opts, app);
+        applyEnv(next.settings);
+        return next;
+      },
+    });
+  } catch (err) {
+    const status = (err as { status?: number }).status;
+    fail(oneLine(err), typeof status === 'number' ? status : EXIT.ERROR);
+  }
+  process.exit(status);
+}
+
+async function check(app: string | undefined, opts: Record<string, unknown>, print: boolean): Promise<void> {
+  try {
+    const { settings } = await load(opts, app);
+    if (print) process.stdout.write(formatSettings(settings) + '\n');
+    if (!settings.app) fail('No application module specified (give [app] or set "app" in the config).');
+    appExport(await importApp(settings.app), settings.app);
+    if (!print) process.stdout.write(`ok: config ${settings.configFile ?? '(none)'}, app ${settings.app}\n`);
+    process.exit(0);
+  } catch (err) {
+    fail(oneLine(err));
+  }
+}
+
+async function stop(opts: Record<string, unknown>): Promise<void> {
+  let pidfile = opts.pid as string | undefined;
+  let timeout = opts.timeout !== undefined ? Number(opts.timeout) : NaN;
+  if (opts.timeout !== undefined && !(timeout >= 0)) fail(`invalid value for --timeout: expected a number of seconds, found "${opts.timeout}"`, EXIT.USAGE);
+  if (!pidfile) {
+    try {
+      const { settings } = await load({ config: opts.config }, undefined);
+      pidfile = settings.pidfile ?? undefined;
+      if (Number.isNaN(timeout)) timeout = settings.gracefulTimeout + 10;
+    } catch (err) {
+      fail(oneLine(err));
+    }
+    if (!pidfile) fail('no pidfile to find the master by: give -p PIDFILE, or set "pidfile" in the config');
+  }
+  try {
+    await stopMaster(path.resolve(pidfile), Number.isNaN(timeout) ? 40 : timeout, (m) => process.stderr.write(m + '\n'));
+  } catch (err) {
+    fail(oneLine(err));
+  }
+}
+
+const program = new Command('ldsup')
+  .description('A gunicorn-style process supervisor for Node.js HTTP apps, with LaunchDarkly flags built in.')
+  .version(VERSION, '-v, --version')
+  .argument('[app]', 'app module (TS/JS) whose default export is a request handler or a factory')
+  .showHelpAfterError('(run ldsup --help for usage)')
+  .exitOverride();
+addSettingOptions(program).action((app: string | undefined, opts: Record<string, unknown>) => serve(app, opts));
+
+program
+  .command('stop')
+  .description('stop a running master gracefully (TERM) and wait until it has exited')
+  .option('-p, --pid <file>', 'pidfile of the master')
+  .option('-c, --config <file>', 'config file whose "pidfile" names the master')
+  .option('--timeout <seconds>', 'how long to wait for the master to exit')
+  .exitOverride()
+  .action((opts: Record<string, unknown>) => stop(opts));
+
+for (const [name, print] of [
+  ['check', false],
+  ['print-config', true],
+] as const) {
+  addSettingOptions(program.command(name))
+    .description(print ? 'print the resolved settings, then check' : 'load and validate the config and import the app, then exit')
+    .argument('[app]')
+    .exitOverride()
+    .action((app: string | undefined, opts: Record<string, unknown>) => check(app, opts, print));
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : EXIT.USAGE);
+  fail(oneLine(err));
+}

@@ -1,0 +1,244 @@
+/**
+ * Finds, loads and validates the configuration, and merges its layers:
+ * defaults < config file < LDSUP_CMD_ARGS < command line (gunicorn's order).
+ *
+ * TypeScript configs are loaded with jiti (works on Node 20 and 24, and under `npx` where the
+ * user's project has no `ldsup` installed, thanks to the alias). `moduleCache: false` so that a
+ * HUP sees the edited file.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { cosmiconfig, type Loader } from 'cosmiconfig';
+import { createJiti } from 'jiti';
+import { ConfigError, describe, oneLine } from './errors.js';
+import { Invalid, SETTINGS, SETTING_KEYS, type SettingDef } from './settings.js';
+import { HOOK_NAMES, type Hooks, type ResolvedSettings } from './types.js';
+
+const SEARCH_PLACES = [
+  'package.json',
+  '.ldsuprc',
+  '.ldsuprc.json',
+  '.ldsuprc.yaml',
+  '.ldsuprc.yml',
+  '.ldsuprc.js',
+  'supervisor.config.ts',
+  'supervisor.config.mts',
+  'supervisor.config.cts',
+  'supervisor.config.js',
+  'supervisor.config.mjs',
+  'supervisor.config.cjs',
+  'supervisor.config.json',
+];
+
+/** Our own public entry, so a config's `import { defineConfig } from 'ldsup'` always resolves. */
+function selfEntry(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const js = path.join(here, 'index.js');
+  return fs.existsSync(js) ? js : path.join(here, 'index.ts');
+}
+
+let generation = 0;
+/** Loads a JS/TS config module afresh every time (HUP must see edits). */
+const loadModule: Loader = async (filepath) => {
+  const ext = path.extname(filepath);
+  if (ext === '.js' || ext === '.mjs' || ext === '.cjs') {
+    // Native import with a cache-busting query: plain JS needs no transpiling, and the query
+    // makes Node evaluate the edited file again on reload (the old copy stays in memory: tiny).
+    if (ext === '.cjs' || (ext === '.js' && !isEsm(filepath))) {
+      const jiti = createJiti(import.meta.url, { alias: { ldsup: selfEntry() }, moduleCache: false, fsCache: false });
+      return jiti.import(filepath, { default: true });
+    }
+    const mod = (await import(`${pathToFileURL(filepath).href}?ldsup=${++generation}`)) as { default?: unknown };
+    return mod.default;
+  }
+  const jiti = createJiti(import.meta.url, { alias: { ldsup: selfEntry() }, moduleCache: false });
+  return jiti.import(filepath, { default: true });
+};
+
+/** Is a .js file ESM? (nearest package.json says "type": "module") */
+function isEsm(file: string): boolean {
+  let dir = path.dirname(file);
+  for (;;) {
+    const pj = path.join(dir, 'package.json');
+    if (fs.existsSync(pj)) {
+      try {
+        return (JSON.parse(fs.readFileSync(pj, 'utf8')) as { type?: string }).type === 'module';
+      } catch {
+        return false;
+      }
+    }
+    const up = path.dirname(dir);
+    if (up === dir) return false;
+    dir = up;
+  }
+}
+
+export interface LoadedFile {
+  filepath: string | null;
+  config: Record<string, unknown>;
+}
+
+/** Finds (or loads the named) config file. A file named explicitly must exist. */
+export async function loadConfigFile(explicit: string | undefined, cwd: string): Promise<LoadedFile> {
+  const explorer = cosmiconfig('ldsup', {
+    searchPlaces: SEARCH_PLACES,
+    loaders: { '.ts': loadModule, '.mts': loadModule, '.cts': loadModule, '.js': loadModule, '.mjs': loadModule, '.cjs': loadModule },
+    searchStrategy: 'project',
+    cache: false,
+  });
+  let result;
+  if (explicit) {
+    const file = path.resolve(cwd, explicit);
+    if (!fs.existsSync(file)) throw new ConfigError(`config file not found: ${file} (given by --config)`);
+    if (fs.statSync(file).isDirectory()) throw new ConfigError(`config file ${file} is a directory (given by --config)`);
+    try {
+      result = await explorer.load(file);
+    } catch (err) {
+      throw new ConfigError(`cannot load config file ${file}: ${describeLoadError(err, file)}`, { cause: err });
+    }
+    if (!result || result.isEmpty || result.config === undefined || result.config === null)
+      throw new ConfigError(`config file ${file} exports nothing (expected a default export: export default defineConfig({...}))`);
+  } else {
+    try {
+      result = await explorer.search(cwd);
+    } catch (err) {
+      const file = (err as { filepath?: string }).filepath ?? 'the config file';
+      throw new ConfigError(`cannot load config file ${file}: ${describeLoadError(err, file)}`, { cause: err });
+    }
+    if (!result) return { filepath: null, config: {} };
+    if (result.isEmpty || result.config == null)
+      throw new ConfigError(`config file ${result.filepath} exports nothing (expected a default export: export default defineConfig({...}))`);
+  }
+  const config = result.config as unknown;
+  if (typeof config !== 'object' || Array.isArray(config))
+    throw new ConfigError(`config file ${result.filepath} must export an object, found ${describe(config)}`);
+  return { filepath: result.filepath, config: config as Record<string, unknown> };
+}
+
+/** One line that says why a config module could not be loaded, with the line number when known. */
+function describeLoadError(err: unknown, file: string): string {
+  const e = err as Error & { loc?: { line: number; column: number } };
+  const stackLine = e.stack?.split('\n').find((l) => l.includes(path.basename(file)));
+  const where = e.loc ? ` (line ${e.loc.line}, column ${e.loc.column})` : locationFrom(stackLine, file);
+  return `${oneLine(err)}${where}`;
+}
+
+function locationFrom(line: string | undefined, file: string): string {
+  const m = line?.match(new RegExp(`${escapeRe(path.basename(file))}[^:]*:(\\d+)(?::(\\d+))?`));
+  return m ? ` (line ${m[1]})` : '';
+}
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** A layer of values to merge, and where it came from (for error messages). */
+export interface Layer {
+  source: string;
+  values: Partial<Record<string, unknown>>;
+  /** Values are strings to parse (CLI, LDSUP_CMD_ARGS). */
+  fromText: boolean;
+  /** Base directory for relative paths given in this layer. */
+  baseDir: string;
+}
+
+export interface Resolved {
+  settings: ResolvedSettings;
+  hooks: Hooks;
+}
+
+const PATH_KEYS = new Set(['app', 'pidfile', 'chdir']);
+
+/** Splits a config file into settings and hooks, refusing unknown keys and non-function hooks. */
+export function splitFileConfig(file: LoadedFile): { layer: Layer | null; hooks: Hooks } {
+  if (!file.filepath) return { layer: null, hooks: {} };
+  const values: Record<string, unknown> = {};
+  const hooks: Record<string, unknown> = {};
+  const where = file.filepath;
+  for (const [key, value] of Object.entries(file.config)) {
+    if (value === undefined) continue;
+    if ((HOOK_NAMES as readonly string[]).includes(key)) {
+      if (typeof value !== 'function') throw new ConfigError(`hook "${key}" in ${where} must be a function, found ${describe(value)}`);
+      hooks[key] = value;
+    } else if (key === 'preload' && typeof value === 'function') {
+      hooks.preload = value;
+      values.preload = true;
+    } else if (SETTING_KEYS.has(key as never)) {
+      values[key] = value;
+    } else {
+      throw new ConfigError(`unknown setting "${key}" in ${where}${suggest(key)}`);
+    }
+  }
+  return { layer: { source: where, values, fromText: false, baseDir: path.dirname(where) }, hooks: hooks as Hooks };
+}
+
+function suggest(key: string): string {
+  const all = [...SETTING_KEYS, ...HOOK_NAMES, 'preload'];
+  const lower = key.toLowerCase().replace(/[_-]/g, '');
+  const hit = all.find((k) => k.toLowerCase() === lower);
+  return hit ? ` (did you mean "${hit}"?)` : '';
+}
+
+/** Applies the layers over the defaults; the first invalid value stops with a one-line error. */
+export function mergeSettings(layers: Layer[], env: NodeJS.ProcessEnv, configFile: string | null): ResolvedSettings {
+  const out: Record<string, unknown> = {};
+  for (const def of SETTINGS) out[def.key] = def.default(env);
+  for (const layer of layers) {
+    for (const def of SETTINGS) {
+      const raw = layer.values[def.key];
+      if (raw === undefined) continue;
+      const value = resolvePaths(def, parseOne(def, raw, layer), layer.baseDir);
+      // The `launchdarkly` section merges key by key across layers; every other setting is replaced.
+      out[def.key] = def.key === 'launchdarkly' ? { ...(out[def.key] as object), ...(value as object) } : value;
+    }
+  }
+  const s = out as unknown as ResolvedSettings;
+  s.configFile = configFile;
+  if (s.maxRequestsJitter > 0 && s.maxRequests === 0)
+    throw new ConfigError(`maxRequestsJitter (${s.maxRequestsJitter}) needs maxRequests to be set${configFile ? ` (in ${configFile})` : ''}`);
+  return s;
+}
+
+function parseOne(def: SettingDef, raw: unknown, layer: Layer): unknown {
+  try {
+    return def.parse(raw, layer.fromText);
+  } catch (err) {
+    if (!(err instanceof Invalid)) throw err;
+    const flag = def.flag?.match(/--[a-z-]+/)?.[0];
+    const where = layer.fromText ? `${flag ?? def.key} (${layer.source})` : `"${def.key}" in ${layer.source}`;
+    throw new ConfigError(`invalid value for ${where}: expected ${err.expected}, found ${describe(raw)}`);
+  }
+}
+
+function resolvePaths(def: SettingDef, value: unknown, baseDir: string): unknown {
+  if (typeof value === 'string' && PATH_KEYS.has(def.key)) return path.resolve(baseDir, value);
+  if (def.key === 'launchdarkly' && value && typeof value === 'object') {
+    const ld = value as { flagsFile?: string };
+    if (ld.flagsFile) return { ...ld, flagsFile: path.resolve(baseDir, ld.flagsFile) };
+  }
+  return value;
+}
+
+/** Loads everything and returns validated settings and hooks. */
+export async function resolveConfig(opts: {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** --config from the command line, else from LDSUP_CMD_ARGS. */
+  configPath?: string;
+  envArgs: Layer | null;
+  cli: Layer;
+}): Promise<Resolved> {
+  const file = await loadConfigFile(opts.configPath, opts.cwd);
+  const { layer, hooks } = splitFileConfig(file);
+  const layers = [layer, opts.envArgs, opts.cli].filter((l): l is Layer => l !== null);
+  const settings = mergeSettings(layers, opts.env, file.filepath);
+  return { settings, hooks };
+}
+
+/** `name = value` lines sorted by name, as gunicorn's --print-config (the SDK key is masked). */
+export function formatSettings(s: ResolvedSettings): string {
+  const shown: Record<string, unknown> = { ...s, launchdarkly: { ...s.launchdarkly, ...(s.launchdarkly.sdkKey ? { sdkKey: '***' } : {}) } };
+  return Object.keys(shown)
+    .sort()
+    .map((k) => `${k} = ${JSON.stringify(shown[k])}`)
+    .join('\n');
+}

@@ -1,0 +1,149 @@
+/**
+ * The worker's HTTP server on the inherited listen sockets, and its drain.
+ *
+ * A retiring worker must not reset a single request (reloads lose requests mostly as
+ * ECONNRESET on reused keep-alive connections). So drain() does, in order:
+ * 1. stop accepting (close only our copy of the listen fds: the master and the other workers
+ *    still hold the sockets, so nothing queued in the backlog is lost);
+ * 2. answer every request from now on with `Connection: close`, so busy keep-alive clients
+ *    learn to reconnect (to another worker) on their next response;
+ * 3. close connections that sit idle for `idleGraceMs` (clients that send nothing);
+ * 4. resolve when no connection is left.
+ * Node's own http.Server#close() closes idle keep-alive sockets at once, which races clients
+ * that just sent on them; that is why we call net.Server#close directly.
+ */
+import http from 'node:http';
+import net from 'node:net';
+import type { Socket } from 'node:net';
+
+export interface ServeOptions {
+  fds: number[];
+  backlog: number;
+  keepAliveMs: number;
+  handler: http.RequestListener;
+  /** Called after each response is finished or the connection dropped. */
+  onDone?: (req: http.IncomingMessage, res: http.ServerResponse, startedAt: bigint) => void;
+}
+
+interface ConnState {
+  active: number;
+  idleSince: number;
+}
+
+export class HttpServing {
+  private readonly servers: http.Server[] = [];
+  private readonly conns = new Map<Socket, ConnState>();
+  private draining = false;
+  private drainTimer: NodeJS.Timeout | null = null;
+  private drained: (() => void) | null = null;
+  inflight = 0;
+
+  constructor(private readonly opts: ServeOptions) {}
+
+  /** Listens on every inherited fd; resolves once all are accepting. */
+  async listen(): Promise<void> {
+    await Promise.all(this.opts.fds.map((fd) => this.listenOne(fd)));
+  }
+
+  private listenOne(fd: number): Promise<void> {
+    const server = http.createServer({ keepAliveTimeout: this.opts.keepAliveMs }, (req, res) => this.onRequest(req, res));
+    server.on('connection', (s: Socket) => {
+      this.conns.set(s, { active: 0, idleSince: Date.now() });
+      s.once('close', () => {
+        this.conns.delete(s);
+        this.maybeDrained();
+      });
+    });
+    // A malformed request gets a 400 and the connection is closed; the worker carries on.
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+        const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+        socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      } else socket.destroy();
+    });
+    this.servers.push(server);
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ fd, backlog: this.opts.backlog }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const startedAt = process.hrtime.bigint();
+    const st = this.conns.get(req.socket);
+    if (st) st.active++;
+    this.inflight++;
+    if (this.draining) res.setHeader('Connection', 'close');
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      this.inflight--;
+      if (st) {
+        st.active--;
+        st.idleSince = Date.now();
+      }
+      this.opts.onDone?.(req, res, startedAt);
+      this.maybeDrained();
+    };
+    res.once('finish', finish);
+    res.once('close', finish);
+    try {
+      const r = this.opts.handler(req, res) as unknown;
+      if (r && typeof (r as Promise<unknown>).catch === 'function') (r as Promise<unknown>).catch((err) => this.fail(res, err));
+    } catch (err) {
+      this.fail(res, err);
+    }
+  }
+
+  /** An app error answers 500 (if nothing was sent yet) instead of killing the worker. */
+  onAppError: (err: unknown) => void = () => {};
+  private fail(res: http.ServerResponse, err: unknown): void {
+    this.onAppError(err);
+    if (!res.headersSent) {
+      res.statusCode = 500;
+      res.setHeader('Content-Type', 'text/plain');
+      res.setHeader('Connection', 'close');
+      res.end('Internal Server Error\n');
+    } else res.destroy();
+  }
+
+  /** From now on every response carries `Connection: close` (max-requests recycling). */
+  closeAfterCurrent(): void {
+    this.draining = true;
+  }
+
+  /** Graceful: stop accepting, finish in-flight requests, close idle connections, then resolve. */
+  drain(idleGraceMs: number): Promise<void> {
+    this.draining = true;
+    for (const s of this.servers) net.Server.prototype.close.call(s);
+    return new Promise((resolve) => {
+      this.drained = resolve;
+      this.drainTimer = setInterval(() => this.closeIdle(idleGraceMs), 50);
+      this.maybeDrained();
+    });
+  }
+
+  private closeIdle(graceMs: number): void {
+    const now = Date.now();
+    for (const [s, st] of this.conns) if (st.active === 0 && now - st.idleSince >= graceMs) s.destroy();
+  }
+
+  private maybeDrained(): void {
+    if (!this.drained || this.conns.size > 0) return;
+    if (this.drainTimer) clearInterval(this.drainTimer);
+    const done = this.drained;
+    this.drained = null;
+    done();
+  }
+
+  /** Quick stop: drop everything now. */
+  abort(): void {
+    this.draining = true;
+    for (const s of this.servers) net.Server.prototype.close.call(s);
+    for (const s of this.conns.keys()) s.destroy();
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * Logging for master and workers, gunicorn's line format:
+ *   [2026-11-23 23:15:54 +0000] [PID] [LEVEL] message
+ * Coloured (chalk) only when the stream is a TTY and NO_COLOR is unset; `json` format emits one
+ * object per line for log shippers. USR1 reopens the file (logrotate).
+ */
+import fs from 'node:fs';
+import { Chalk } from 'chalk';
+
+export const LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
+export type Level = (typeof LEVELS)[number];
+export type LogFormat = 'text' | 'json';
+
+export interface Logger {
+  debug(msg: string): void;
+  info(msg: string): void;
+  warning(msg: string): void;
+  error(msg: string): void;
+  critical(msg: string): void;
+  /** Reopen the log file (no-op for stderr/stdout). */
+  reopen(): void;
+}
+
+export interface LogOptions {
+  level?: Level;
+  format?: LogFormat;
+  /** '-' or undefined: stderr. Otherwise a file path, opened in append mode. */
+  file?: string | null;
+  /** Overrides TTY detection (tests). */
+  color?: boolean;
+}
+
+const rank = (l: Level): number => LEVELS.indexOf(l);
+
+/** `[2026-11-23 23:15:54 +0000]`, gunicorn's error-log timestamp. */
+export function timestamp(d = new Date()): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  const off = -d.getTimezoneOffset();
+  const sign = off >= 0 ? '+' : '-';
+  const a = Math.abs(off);
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${sign}${p(Math.floor(a / 60))}${p(a % 60)}`;
+}
+
+/** A sink that writes whole lines synchronously, so lines from master and workers never interleave mid-line. */
+export class LogSink {
+  private fd: number;
+  private failed = false;
+  /** `file` '-' or empty means `stdFd` (2 for the error log, 1 for the access log). */
+  constructor(
+    private readonly file: string | null | undefined,
+    private readonly stdFd = 2,
+  ) {
+    this.fd = this.open();
+  }
+  private open(): number {
+    if (!this.file || this.file === '-') return this.stdFd;
+    return fs.openSync(this.file, 'a', 0o640);
+  }
+  get isTTY(): boolean {
+    return this.fd === 2 ? Boolean(process.stderr.isTTY) : this.fd === 1 ? Boolean(process.stdout.isTTY) : false;
+  }
+  write(line: string): void {
+    try {
+      fs.writeSync(this.fd, line + '\n');
+      this.failed = false;
+    } catch (err) {
+      // Disk trouble must not take the server down, and must not be reported once per line.
+      if (!this.failed) {
+        this.failed = true;
+        try {
+          fs.writeSync(2, `ldsup: cannot write log file ${this.file}: ${(err as Error).message}\n`);
+        } catch {
+          /* stderr gone too: nothing left to tell */
+        }
+      }
+    }
+  }
+  reopen(): void {
+    if (this.fd === this.stdFd) return;
+    try {
+      const next = fs.openSync(this.file!, 'a', 0o640);
+      const old = this.fd;
+      this.fd = next;
+      fs.closeSync(old);
+    } catch (err) {
+      this.write(`ldsup: cannot reopen log file ${this.file}: ${(err as Error).message}`);
+    }
+  }
+}
+
+export function createLogger(opts: LogOptions = {}, sink = new LogSink(opts.file)): Logger {
+  const min = rank(opts.level ?? 'info');
+  const format = opts.format ?? 'text';
+  const useColor = opts.color ?? (sink.isTTY && !process.env.NO_COLOR);
+  const c = new Chalk({ level: useColor ? 1 : 0 });
+  const paint: Record<Level, (s: string) => string> = {
+    debug: c.gray,
+    info: (s) => s,
+    warning: c.yellow,
+    error: c.red,
+    critical: c.bold.red,
+  };
+  const emit = (level: Level, msg: string) => {
+    if (rank(level) < min) return;
+    if (format === 'json') {
+      sink.write(JSON.stringify({ time: new Date().toISOString(), pid: process.pid, level, message: msg }));
+      return;
+    }
+    const head = c.dim(`[${timestamp()}] [${process.pid}]`);
+    sink.write(`${head} ${paint[level](`[${level.toUpperCase()}]`)} ${paint[level](msg)}`);
+  };
+  return {
+    debug: (m) => emit('debug', m),
+    info: (m) => emit('info', m),
+    warning: (m) => emit('warning', m),
+    error: (m) => emit('error', m),
+    critical: (m) => emit('critical', m),
+    reopen: () => sink.reopen(),
+  };
+}
+
+/** A logger that drops everything (unit tests, `check`). */
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warning() {},
+  error() {},
+  critical() {},
+  reopen() {},
+};

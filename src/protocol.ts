@@ -1,0 +1,47 @@
+/**
+ * Messages between the master and its workers over the child_process IPC channel (JSON).
+ * Signals still carry the stop requests (TERM graceful, QUIT/INT quick), as in gunicorn;
+ * everything else goes through here.
+ */
+import type { ResolvedSettings } from './types.js';
+
+/** A LaunchDarkly stream event as raw JSON text (put/patch/delete); workers revive it. */
+export interface FlagEventMsg {
+  t: 'ld';
+  event: 'put' | 'patch' | 'delete';
+  data: string;
+}
+
+export interface InitMsg {
+  t: 'init';
+  age: number;
+  settings: ResolvedSettings;
+  /** Our listen sockets, inherited as these fds. */
+  listenFds: number[];
+  /** What the config's preload hook returned. */
+  preload: unknown;
+  /** The master's current flag data, as a 'put', or null if it has none yet. */
+  flags: { event: 'put'; data: string } | null;
+  /** This worker's max-requests (with its jitter already drawn), 0 = never. */
+  maxRequests: number;
+  /** Worker-side hooks the config defines (the worker loads the config file only if any). */
+  hooks: string[];
+  /** Milliseconds between heartbeats. */
+  heartbeatMs: number;
+}
+
+export type ToWorker =
+  | InitMsg
+  | FlagEventMsg
+  | { t: 'ld-fatal'; status: number; message: string }
+  | { t: 'reopen' }
+  | { t: 'abort' };
+
+export type FromWorker =
+  | { t: 'hello' }
+  | { t: 'ready' }
+  | { t: 'hb'; requests: number; rss: number }
+  | { t: 'retire'; reason: 'max-requests' | 'memory' };
+
+export const isMsg = (m: unknown): m is { t: string } =>
+  typeof m === 'object' && m !== null && typeof (m as { t?: unknown }).t === 'string';

@@ -1,0 +1,75 @@
+/**
+ * Node-version capability gates and the one internal Node API ldsup touches, all in one place
+ * (tsx's node-features.ts pattern). Tested on Node 20 and 24 by test/unit/runtime.test.ts.
+ */
+import net from 'node:net';
+import module from 'node:module';
+import util from 'node:util';
+
+/** Native TypeScript type stripping (Node >= 22.18 / 23.6). */
+export const hasTypeStripping = Boolean((process.features as { typescript?: unknown }).typescript);
+
+/** `module.enableCompileCache` (Node >= 22.8). */
+export const hasCompileCache = typeof (module as { enableCompileCache?: unknown }).enableCompileCache === 'function';
+
+/** `reusePort` on net.Server#listen (Node >= 22.12 / 23.1); Node 20 silently ignores the option. */
+export const hasReusePort = (() => {
+  const [maj, min] = process.versions.node.split('.').map(Number) as [number, number];
+  return maj > 23 || (maj === 23 && min >= 1) || (maj === 22 && min >= 12);
+})();
+
+export function enableCompileCache(): void {
+  if (hasCompileCache) (module as unknown as { enableCompileCache(): unknown }).enableCompileCache();
+}
+
+/** A bound (not yet listening) server socket held by the master: it never accepts on it. */
+export interface ServerHandle {
+  fd: number;
+  getsockname?(out: Record<string, unknown>): number;
+  close(cb?: () => void): void;
+}
+
+type CreateServerHandle = (address: string | null, port: number, addressType: number, fd?: number) => ServerHandle | number;
+
+const createServerHandle = (net as unknown as { _createServerHandle?: CreateServerHandle })._createServerHandle;
+
+/**
+ * Feature test for `net._createServerHandle` — the function node:cluster's own shared-handle
+ * mode uses to bind a socket in the primary without listening on it. It is internal (underscore)
+ * but present and unchanged from Node 0.x to 24. We need "bound, held, never accepted in the
+ * master": with a public `net.Server` the master would accept connections itself.
+ */
+export const hasBindOnlyHandle = typeof createServerHandle === 'function';
+
+/**
+ * Binds a TCP address or unix path (or adopts an inherited fd) without listening.
+ * Throws an Error with `code` (EADDRINUSE, EACCES, …) like net does.
+ */
+export function bindHandle(opts: { host?: string; port?: number; path?: string; fd?: number }): ServerHandle {
+  if (!createServerHandle) {
+    throw Object.assign(new Error(`this Node.js (${process.version}) has no net._createServerHandle; ldsup cannot hold listen sockets in the master`), {
+      code: 'ENOTSUP',
+    });
+  }
+  let r: ServerHandle | number;
+  if (opts.fd !== undefined) r = createServerHandle(null, -1, -1, opts.fd);
+  else if (opts.path !== undefined) r = createServerHandle(opts.path, -1, -1);
+  else r = createServerHandle(opts.host!, opts.port!, net.isIPv6(opts.host!) ? 6 : 4);
+  if (typeof r === 'number') {
+    const code = errnoName(r);
+    const e = new Error(code) as Error & { code: string; errno: number };
+    e.code = code;
+    e.errno = r;
+    throw e;
+  }
+  return r;
+}
+
+/** libuv's negative errno → 'EADDRINUSE' (public util API). */
+function errnoName(errno: number): string {
+  try {
+    return util.getSystemErrorName(errno);
+  } catch {
+    return `errno ${errno}`;
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * Every setting, declared once: its key, CLI flag, default, validator and one-line doc.
+ * The same table drives the commander options (cli.ts), config validation (config.ts),
+ * `ldsup print-config` and the README's settings table. Precedence is applied in config.ts:
+ * defaults < config file < LDSUP_CMD_ARGS < command line.
+ */
+import { parseAddress } from './address.js';
+import { LEVELS } from './log.js';
+import type { ResolvedSettings } from './types.js';
+
+/** Thrown by a validator: `expected` says what would have been accepted. */
+export class Invalid extends Error {
+  constructor(readonly expected: string) {
+    super(expected);
+  }
+}
+
+export interface SettingDef {
+  key: keyof ResolvedSettings & string;
+  /** commander flags, e.g. '-w, --workers <int>'; none for file-only settings. */
+  flag?: string;
+  /** The option can be given several times (`-b`, `-e`). */
+  repeatable?: boolean;
+  doc: string;
+  default(env: NodeJS.ProcessEnv): unknown;
+  /**
+   * Checks and normalises a value. `fromText` is true for values that came from the command
+   * line or LDSUP_CMD_ARGS (strings to parse); config-file values must already have the right type.
+   */
+  parse(value: unknown, fromText: boolean): unknown;
+}
+
+const int =
+  (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  (v: unknown, fromText: boolean): number => {
+    const n = fromText && typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v;
+    const expected = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) throw new Invalid(expected);
+    return n;
+  };
+
+const seconds = (v: unknown, fromText: boolean): number => {
+  const n = fromText && typeof v === 'string' && /^\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw new Invalid('a number of seconds >= 0');
+  return n;
+};
+
+const bool = (v: unknown, fromText: boolean): boolean => {
+  if (typeof v === 'boolean') return v;
+  if (fromText && typeof v === 'string' && /^(true|false)$/i.test(v)) return v.toLowerCase() === 'true';
+  throw new Invalid('true or false');
+};
+
+const str = (v: unknown): string => {
+  if (typeof v !== 'string' || v.trim() === '') throw new Invalid('a non-empty string');
+  return v.trim();
+};
+
+const optionalStr = (v: unknown): string | null => (v === null || v === undefined ? null : str(v));
+
+const oneOf =
+  <T extends string>(values: readonly T[]) =>
+  (v: unknown): T => {
+    if (typeof v !== 'string' || !values.includes(v.toLowerCase() as T)) throw new Invalid(`one of ${values.join(', ')}`);
+    return v.toLowerCase() as T;
+  };
+
+const bindList = (v: unknown): string[] => {
+  const list = typeof v === 'string' ? [v] : v;
+  if (!Array.isArray(list) || list.length === 0 || !list.every((x) => typeof x === 'string'))
+    throw new Invalid('an address string or a non-empty array of them');
+  for (const a of list) {
+    try {
+      parseAddress(a);
+    } catch (err) {
+      throw new Invalid(`a valid address (${(err as Error).message})`);
+    }
+  }
+  return list.map((a) => a.trim());
+};
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const envMap = (v: unknown): Record<string, string> => {
+  const out: Record<string, string> = {};
+  const pairs = typeof v === 'string' ? [v] : v;
+  if (Array.isArray(pairs)) {
+    for (const p of pairs) {
+      const m = typeof p === 'string' ? /^([^=]+)=(.*)$/s.exec(p) : null;
+      if (!m || !ENV_NAME.test(m[1]!)) throw new Invalid('KEY=VALUE strings');
+      out[m[1]!] = m[2]!;
+    }
+    return out;
+  }
+  if (v && typeof v === 'object') {
+    for (const [k, val] of Object.entries(v)) {
+      if (!ENV_NAME.test(k) || typeof val !== 'string') throw new Invalid('an object of string values (or KEY=VALUE strings)');
+      out[k] = val;
+    }
+    return out;
+  }
+  throw new Invalid('an object of string values (or KEY=VALUE strings)');
+};
+
+const LD_KEYS: Record<string, (v: unknown) => unknown> = {
+  sdkKey: str,
+  mode: oneOf(['relay', 'direct'] as const),
+  flagsFile: str,
+  startWait: (v) => seconds(v, false),
+  streamUri: str,
+  baseUri: str,
+  eventsUri: str,
+  sendEvents: (v) => bool(v, false),
+  failOnAuthError: (v) => bool(v, false),
+};
+
+/** Validates the `launchdarkly` section key by key; errors name the sub-key. */
+export function parseLaunchDarkly(v: unknown): Record<string, unknown> {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Invalid('an object');
+  const out: Record<string, unknown> = {};
+  for (const [k, val] of Object.entries(v)) {
+    const p = LD_KEYS[k];
+    if (!p) throw new Invalid(`only the keys ${Object.keys(LD_KEYS).join(', ')} (found unknown key "${k}")`);
+    if (val === undefined) continue;
+    try {
+      out[k] = p(val);
+    } catch (err) {
+      if (err instanceof Invalid) throw new Invalid(`launchdarkly.${k} to be ${err.expected}`);
+      throw err;
+    }
+  }
+  return out;
+}
+
+export const SETTINGS: readonly SettingDef[] = [
+  { key: 'app', doc: 'Path of the app module (TS/JS, ESM/CJS); also the positional [app].', default: () => null, parse: optionalStr },
+  {
+    key: 'bind',
+    flag: '-b, --bind <address>',
+    repeatable: true,
+    doc: 'Address to listen on: HOST:PORT, [v6]:PORT, unix:PATH (repeatable).',
+    default: (env) => [env.PORT ? `0.0.0.0:${env.PORT}` : '127.0.0.1:8000'],
+    parse: bindList,
+  },
+  {
+    key: 'workers',
+    flag: '-w, --workers <int>',
+    doc: 'Number of worker processes.',
+    default: (env) => (env.WEB_CONCURRENCY && /^\d+$/.test(env.WEB_CONCURRENCY) ? Math.max(1, Number(env.WEB_CONCURRENCY)) : 1),
+    parse: int(1, 512),
+  },
+  {
+    key: 'timeout',
+    flag: '-t, --timeout <seconds>',
+    doc: 'Kill and replace a worker whose event loop is blocked this long (0 = off).',
+    default: () => 30,
+    parse: seconds,
+  },
+  {
+    key: 'gracefulTimeout',
+    flag: '--graceful-timeout <seconds>',
+    doc: 'On stop, how long workers may take to finish before they are killed.',
+    default: () => 30,
+    parse: seconds,
+  },
+  {
+    key: 'preload',
+    flag: '--preload',
+    doc: "Import the app (and run the config's preload hook) in the master before forking.",
+    default: () => false,
+    // A function here is the preload hook: config.ts moves it to the hooks and turns preload on.
+    parse: bool,
+  },
+  { key: 'pidfile', flag: '-p, --pid <file>', doc: 'Write the master pid to this file.', default: () => null, parse: optionalStr },
+  {
+    key: 'logLevel',
+    flag: '--log-level <level>',
+    doc: `Error log level: ${LEVELS.join(', ')}.`,
+    default: () => 'info',
+    parse: oneOf(LEVELS),
+  },
+  { key: 'logFormat', flag: '--log-format <format>', doc: 'text or json.', default: () => 'text', parse: oneOf(['text', 'json'] as const) },
+  { key: 'errorLog', flag: '--error-logfile <file>', doc: "Error log file ('-' = stderr).", default: () => '-', parse: str },
+  { key: 'accessLog', flag: '--access-logfile <file>', doc: "Access log file ('-' = stdout); off by default.", default: () => null, parse: optionalStr },
+  {
+    key: 'accessLogFormat',
+    flag: '--access-logformat <format>',
+    doc: 'Access log format (gunicorn atoms).',
+    default: () => '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"',
+    parse: str,
+  },
+  { key: 'env', flag: '-e, --env <KEY=VALUE>', repeatable: true, doc: 'Set an environment variable in master and workers (repeatable).', default: () => ({}), parse: envMap },
+  { key: 'chdir', flag: '--chdir <dir>', doc: 'Change to this directory before loading the app.', default: () => process.cwd(), parse: str },
+  { key: 'name', flag: '-n, --name <name>', doc: 'Name for process titles.', default: () => 'ldsup', parse: str },
+  { key: 'maxRequests', flag: '--max-requests <int>', doc: 'Recycle a worker after this many requests (0 = never).', default: () => 0, parse: int(0) },
+  { key: 'maxRequestsJitter', flag: '--max-requests-jitter <int>', doc: 'Random extra requests per worker on top of max-requests.', default: () => 0, parse: int(0) },
+  { key: 'backlog', flag: '--backlog <int>', doc: 'listen() backlog.', default: () => 2048, parse: int(1, 65535) },
+  { key: 'keepAlive', flag: '--keep-alive <seconds>', doc: 'Idle keep-alive connection timeout.', default: () => 5, parse: seconds },
+  { key: 'launchdarkly', doc: 'LaunchDarkly section (sdkKey, mode, flagsFile, startWait, URIs, sendEvents).', default: () => ({}), parse: parseLaunchDarkly },
+];
+
+export const SETTING_KEYS = new Set(SETTINGS.map((s) => s.key));
+
+/** commander's camelCase name for a flag ('--graceful-timeout' → 'gracefulTimeout', '--pid' → 'pid'). */
+export function optionName(def: SettingDef): string | undefined {
+  const long = def.flag?.match(/--([a-z-]+)/)?.[1];
+  return long?.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}

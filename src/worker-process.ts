@@ -1,0 +1,194 @@
+/**
+ * The worker: the program each worker process runs (forked by the master).
+ *
+ * Boot order (gunicorn's init_process, adapted): hello → init from the master → logger →
+ * LaunchDarkly client from the master's flag data → postFork → import the app → listen on the
+ * inherited sockets → postWorkerInit → ready. Any failure before ready exits with 3 (boot
+ * error) or 4 (app has no handler), which the master reads.
+ *
+ * Stop: TERM = drain and exit 0; QUIT/INT = workerInt, drop connections, exit 0; master gone
+ * (IPC disconnect) = drain for at most 1.5 s and exit, so no worker outlives its master.
+ */
+import { EventEmitter } from 'node:events';
+import type { RequestListener } from 'node:http';
+import type { LDClient } from '@launchdarkly/node-server-sdk';
+import { createAccessLog, type AccessLog } from './access-log.js';
+import { loadConfigFile, splitFileConfig } from './config.js';
+import { AppLoadError, EXIT, oneLine } from './errors.js';
+import { runHook } from './hooks.js';
+import { HttpServing } from './http-server.js';
+import { closeClient, createWorkerClient, resolveLaunchDarklySettings } from './launchdarkly/index.js';
+import { appExport, importApp, resolveHandler } from './loader.js';
+import { createLogger, type Logger } from './log.js';
+import { isMsg, type InitMsg, type ToWorker } from './protocol.js';
+import { enableCompileCache } from './runtime.js';
+import type { Hooks, WorkerContext } from './types.js';
+
+enableCompileCache();
+
+let log: Logger = createLogger();
+let hooks: Hooks = {};
+let serving: HttpServing | null = null;
+let ctx: WorkerContext | null = null;
+let ld: LDClient | null = null;
+let access: AccessLog | null = null;
+let stopping = false;
+let ready = false;
+let requests = 0;
+let retiring = false;
+
+/**
+ * Flag events reach the LaunchDarkly data source through this channel. Events that arrive after
+ * `init` (whose snapshot they follow) but before the client has subscribed are held and
+ * replayed, so a worker booting during a flag change cannot miss it.
+ */
+class FlagChannel extends EventEmitter {
+  private held: unknown[] | null = [];
+  constructor() {
+    super();
+    this.on('newListener', (ev: string) => {
+      if (ev !== 'message' || !this.held) return;
+      const held = this.held;
+      this.held = null;
+      queueMicrotask(() => held.forEach((m) => this.emit('message', m)));
+    });
+  }
+  deliver(m: unknown): void {
+    if (this.held) this.held.push(m);
+    else this.emit('message', m);
+  }
+}
+const flagChannel = new FlagChannel();
+
+const send = (m: object) => {
+  if (process.connected) process.send!(m);
+};
+
+function onMessage(m: unknown): void {
+  if (!isMsg(m)) return;
+  const msg = m as ToWorker;
+  switch (msg.t) {
+    case 'init':
+      boot(msg).catch(bootFailed);
+      break;
+    case 'reopen':
+      log.reopen();
+      access?.reopen();
+      break;
+    case 'abort':
+      void abort();
+      break;
+    case 'ld':
+    case 'ld-fatal':
+      flagChannel.deliver(msg);
+      break;
+  }
+}
+
+async function boot(init: InitMsg): Promise<void> {
+  const s = init.settings;
+  log = createLogger({ level: s.logLevel, format: s.logFormat, file: s.errorLog });
+  if (init.hooks.length > 0 && s.configFile) hooks = splitFileConfig(await loadConfigFile(s.configFile, process.cwd())).hooks;
+  ld = await createWorkerClient(resolveLaunchDarklySettings(s.launchdarkly), flagChannel, init.flags, log);
+  ctx = { pid: process.pid, age: init.age, log, ld, preload: init.preload, settings: s };
+  await runHook(hooks, 'postFork', log, { critical: true }, ctx);
+  const file = s.app!;
+  const handler = await resolveHandler(appExport(await importApp(file), file), ctx, file);
+  if (s.accessLog) access = createAccessLog(s.accessLog, s.accessLogFormat);
+  serving = new HttpServing({
+    fds: init.listenFds,
+    backlog: s.backlog,
+    keepAliveMs: s.keepAlive * 1000,
+    handler: wrapHandler(handler, init.maxRequests),
+    onDone: (req, res, t0) => {
+      access?.log(req, res, t0);
+      if (hooks.postRequest) runSync('postRequest', () => hooks.postRequest!(ctx!, req, res));
+    },
+  });
+  serving.onAppError = (err) => log.error(`Error handling request: ${oneLine(err)}`);
+  await serving.listen();
+  await runHook(hooks, 'postWorkerInit', log, { critical: true }, ctx);
+  ready = true;
+  send({ t: 'ready' });
+  const beat = setInterval(() => send({ t: 'hb', requests, rss: process.memoryUsage.rss() }), init.heartbeatMs);
+  beat.unref();
+}
+
+/** Counts requests, runs preRequest, and starts max-requests recycling at the limit. */
+function wrapHandler(handler: RequestListener, maxRequests: number): RequestListener {
+  return (req, res) => {
+    requests++;
+    if (maxRequests > 0 && requests >= maxRequests && !retiring) {
+      retiring = true;
+      log.info('Autorestarting worker after current request.');
+      serving!.closeAfterCurrent();
+      // The master starts a replacement and sends TERM once it is ready.
+      send({ t: 'retire', reason: 'max-requests' });
+    }
+    if (hooks.preRequest) runSync('preRequest', () => hooks.preRequest!(ctx!, req));
+    return handler(req, res);
+  };
+}
+
+function runSync(name: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    log.error(`hook ${name} failed: ${oneLine(err)}`);
+  }
+}
+
+function bootFailed(err: unknown): void {
+  const code = err instanceof AppLoadError ? err.exitCode : EXIT.WORKER_BOOT_ERROR;
+  log.error(`Exception in worker process: ${oneLine(err)}`);
+  if (err instanceof Error && err.stack) log.debug(err.stack);
+  process.exit(code);
+}
+
+/** TERM: finish in-flight work and leave. QUIT/INT: leave now. */
+async function shutdown(kind: 'graceful' | 'quick', deadlineMs?: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  if (deadlineMs) setTimeout(() => process.exit(0), deadlineMs).unref();
+  if (!ready) process.exit(0); // nothing served yet: nothing to drain
+  if (kind === 'quick') {
+    await runHook(hooks, 'workerInt', log, {}, ctx!);
+    serving?.abort();
+  } else {
+    await serving?.drain(1000);
+  }
+  await exitWorker(0);
+}
+
+async function exitWorker(code: number): Promise<never> {
+  if (ld) await closeClient(ld);
+  log.info(`Worker exiting (pid: ${process.pid})`);
+  if (ctx) await runHook(hooks, 'workerExit', log, {}, ctx);
+  process.exit(code);
+}
+
+/** Timeout: the master says our loop was stuck; run workerAbort if we still can, then exit 1. */
+async function abort(): Promise<void> {
+  stopping = true;
+  if (ctx) await runHook(hooks, 'workerAbort', log, {}, ctx);
+  serving?.abort();
+  await exitWorker(1);
+}
+
+process.on('message', onMessage);
+process.on('SIGTERM', () => void shutdown('graceful'));
+process.on('SIGQUIT', () => void shutdown('quick'));
+process.on('SIGINT', () => void shutdown('quick'));
+// Signals meant for the master (a terminal hangup or resize reaches the whole process group).
+for (const sig of ['SIGHUP', 'SIGWINCH', 'SIGUSR2', 'SIGTTIN', 'SIGTTOU'] as const) process.on(sig, () => {});
+process.on('disconnect', () => {
+  log.info(`Parent changed, shutting down: <Worker ${process.pid}>`);
+  void shutdown('graceful', 1500);
+});
+process.on('uncaughtException', (err) => {
+  if (!ready) return bootFailed(err);
+  log.error(`Unhandled exception in worker: ${oneLine(err)}`);
+  if (err.stack) log.debug(err.stack);
+  process.exit(1);
+});
+send({ t: 'hello' });
