@@ -17,4 +17,4 @@ export function defineApp<T extends AppExport>(app: T): T {
   return app;
 }
 
-export { ldOptions } from './launchdarkly/index.js';
+export { ldOptions, ldSdkKey } from './launchdarkly/index.js';

@@ -52,14 +52,13 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
   let pidfile: Pidfile | null = null;
   try {
     relay.start();
-    let preload: unknown;
-    if (settings.preload) {
-      const ld = resolveLaunchDarklySettings(settings.launchdarkly);
-      const outcome = await relay.waitForData(ld.startWait * 1000);
-      if (outcome === 'failed' && ld.failOnAuthError) throw new StartError(relay.status().lastError ?? 'LaunchDarkly rejected the SDK key');
-      if (outcome === 'timeout') log.warning(`No flag data after ${ld.startWait} s; starting workers with flag defaults`);
-      preload = await preloadApp(settings, hooks, log);
-    }
+    // Workers start with the flag data already there: wait for the first full set (offline: the
+    // file, at once). LaunchDarkly unreachable is not fatal; a rejected key is, by default.
+    const ld = resolveLaunchDarklySettings(settings.launchdarkly);
+    const outcome = await relay.waitForData(ld.startWait * 1000);
+    if (outcome === 'failed' && ld.failOnAuthError) throw new StartError(relay.status().lastError ?? 'LaunchDarkly rejected the SDK key');
+    if (outcome === 'timeout') log.warning(`No flag data from LaunchDarkly after ${ld.startWait} s; workers start with flag defaults and get the data when it arrives`);
+    const preload = settings.preload ? await preloadApp(settings, hooks, log) : undefined;
     if (settings.pidfile) {
       pidfile = new Pidfile(settings.pidfile);
       pidfile.check();

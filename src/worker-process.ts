@@ -17,7 +17,7 @@ import { loadConfigFile, splitFileConfig } from './config.js';
 import { AppLoadError, EXIT, oneLine } from './errors.js';
 import { runHook } from './hooks.js';
 import { HttpServing } from './http-server.js';
-import { closeClient, createWorkerClient, resolveLaunchDarklySettings } from './launchdarkly/index.js';
+import { closeClient, createWorkerClient, resolveLaunchDarklySettings, setWorkerBootstrap } from './launchdarkly/index.js';
 import { appExport, importApp, resolveHandler } from './loader.js';
 import { createLogger, type Logger } from './log.js';
 import { isMsg, type InitMsg, type ToWorker } from './protocol.js';
@@ -89,7 +89,10 @@ async function boot(init: InitMsg): Promise<void> {
   const s = init.settings;
   log = createLogger({ level: s.logLevel, format: s.logFormat, file: s.errorLog });
   if (init.hooks.length > 0 && s.configFile) hooks = splitFileConfig(await loadConfigFile(s.configFile, process.cwd())).hooks;
-  ld = await createWorkerClient(resolveLaunchDarklySettings(s.launchdarkly), flagChannel, init.flags, log);
+  const ldSettings = resolveLaunchDarklySettings(s.launchdarkly);
+  // Also serves apps that build their own client with ldOptions() from 'ldsup'.
+  setWorkerBootstrap(init.flags, ldSettings, { channel: flagChannel, log });
+  ld = await createWorkerClient(ldSettings, flagChannel, init.flags, log);
   ctx = { pid: process.pid, age: init.age, log, ld, preload: init.preload, settings: s };
   await runHook(hooks, 'postFork', log, { critical: true }, ctx);
   const file = s.app!;

@@ -1,0 +1,205 @@
+/**
+ * Runs the real `ldsup` CLI (bin/ldsup.js → dist/cli.js) for integration tests, on real
+ * loopback ports, and makes sure every process a test started is ended by pid: each master is
+ * started in its own process group, and `cleanup()` SIGKILLs every group still alive.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '../..');
+export const CLI = path.join(ROOT, 'bin/ldsup.js');
+export const FIXTURES = path.join(ROOT, 'test/fixtures');
+
+/** Generous: CI runs both Node legs on a loaded 2-core machine, and workers take ~0.2-2 s to boot. */
+export const CI_TIMEOUT = 30_000;
+
+const running = new Set<Ldsup>();
+
+/** A free loopback port, asked of the OS. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A fresh temp directory, removed by `cleanup()`. */
+const tmpDirs: string[] = [];
+export function tmpDir(prefix = 'ldsup-test-'): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tmpDirs.push(d);
+  return d;
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export class Ldsup {
+  readonly proc: ChildProcess;
+  output = '';
+  private exitInfo: Exit | null = null;
+  private readonly exited: Promise<Exit>;
+  private waiters: (() => void)[] = [];
+
+  constructor(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+    this.proc = spawn(process.execPath, [CLI, ...args], {
+      cwd: opts.cwd ?? ROOT,
+      env: { ...process.env, NO_COLOR: '1', LAUNCHDARKLY_SDK_KEY: '', LDSUP_CMD_ARGS: '', PORT: '', WEB_CONCURRENCY: '', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group: cleanup kills master and workers together
+    });
+    running.add(this);
+    const onData = (b: Buffer) => {
+      this.output += b.toString();
+      for (const w of this.waiters.splice(0)) w();
+    };
+    this.proc.stdout!.on('data', onData);
+    this.proc.stderr!.on('data', onData);
+    this.exited = new Promise((resolve) => {
+      this.proc.once('exit', (code, signal) => {
+        this.exitInfo = { code, signal };
+        // The group may still hold workers if the master died hard; cleanup() ends them.
+        resolve(this.exitInfo);
+        for (const w of this.waiters.splice(0)) w();
+      });
+    });
+  }
+
+  get pid(): number {
+    return this.proc.pid!;
+  }
+
+  /** Waits for a line matching `re` in the combined output. */
+  async waitFor(re: RegExp, timeoutMs = CI_TIMEOUT): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = this.output.match(re);
+      if (m) return m;
+      if (this.exitInfo) throw new Error(`ldsup exited (${JSON.stringify(this.exitInfo)}) before printing ${re}; output:\n${this.output}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${re}; output:\n${this.output}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 1000));
+        this.waiters.push(() => (clearTimeout(t), resolve()));
+      });
+    }
+  }
+
+  /** Waits until the master logged that all its workers are ready. */
+  ready(timeoutMs = CI_TIMEOUT): Promise<RegExpMatchArray> {
+    return this.waitFor(/Ready: \d+ workers? serving/, timeoutMs);
+  }
+
+  waitExit(timeoutMs = CI_TIMEOUT): Promise<Exit> {
+    return Promise.race([
+      this.exited,
+      new Promise<Exit>((_, reject) => setTimeout(() => reject(new Error(`ldsup did not exit within ${timeoutMs} ms; output:\n${this.output}`)), timeoutMs).unref()),
+    ]);
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    process.kill(this.pid, sig);
+  }
+
+  /** Pids from "Booting worker with pid: N" lines, in order. */
+  bootedWorkers(): number[] {
+    return [...this.output.matchAll(/Booting worker with pid: (\d+)/g)].map((m) => Number(m[1]));
+  }
+
+  /** SIGKILL the whole process group (master and workers). */
+  killGroup(): void {
+    try {
+      process.kill(-this.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+export function start(args: string[], opts?: { cwd?: string; env?: NodeJS.ProcessEnv }): Ldsup {
+  return new Ldsup(args, opts);
+}
+
+/** Runs the CLI to completion (check, stop, bad input). */
+export async function runCli(args: string[], opts?: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<Exit & { output: string }> {
+  const l = new Ldsup(args, opts);
+  const exit = await l.waitExit(opts?.timeoutMs ?? CI_TIMEOUT);
+  return { ...exit, output: l.output };
+}
+
+/** Ends everything tests started, by pid (call in afterEach). */
+export function cleanup(): void {
+  for (const l of running) {
+    l.killGroup();
+    for (const pid of l.bootedWorkers()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    running.delete(l);
+  }
+  for (const d of tmpDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+export interface Reply {
+  status: number;
+  body: string;
+  headers: http.IncomingHttpHeaders;
+  json<T = Record<string, unknown>>(): T;
+}
+
+/** One HTTP GET on a new connection (no keep-alive), unless an agent is given. */
+export function get(port: number, urlPath = '/', opts: { agent?: http.Agent | false; host?: string; timeoutMs?: number; socketPath?: string } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(
+      { host: opts.host ?? '127.0.0.1', port, path: urlPath, agent: opts.agent ?? false, socketPath: opts.socketPath, timeout: opts.timeoutMs ?? CI_TIMEOUT },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers, json: () => JSON.parse(body) }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('request timed out')));
+    req.on('error', reject);
+  });
+}
+
+/** Polls until `pid` is gone. */
+export async function waitGone(pid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) throw new Error(`pid ${pid} still alive after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Writes a config file into `dir` and returns its path. */
+export function writeConfig(dir: string, name: string, text: string): string {
+  const p = path.join(dir, name);
+  fs.writeFileSync(p, text);
+  return p;
+}
