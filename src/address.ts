@@ -13,14 +13,17 @@ export type Address =
 
 const DEFAULT_PORT = 8000;
 
-/** Parses one bind string; throws an Error whose message says what is wrong with it. */
+/**
+ * Parses one bind string; throws an Error whose message says what is wrong with it (short: the
+ * caller reports the whole address next to it).
+ */
 export function parseAddress(raw: string): Address {
   const s = raw.trim();
   if (s.startsWith('unix:')) {
     const p = s.slice(s.startsWith('unix://') ? 7 : 5);
-    if (!p) throw new Error(`'${raw}' has no socket path`);
+    if (!p) throw new Error(`no socket path after 'unix:'`);
     const dir = path.dirname(path.resolve(p));
-    if (!fs.existsSync(dir)) throw new Error(`directory ${dir} of unix socket '${raw}' does not exist`);
+    if (!fs.existsSync(dir)) throw new Error(`directory ${dir} does not exist`);
     return { kind: 'unix', path: path.resolve(p) };
   }
   if (s.startsWith('fd://')) {
@@ -28,20 +31,22 @@ export function parseAddress(raw: string): Address {
     if (!/^\d+$/.test(n)) throw new Error(`'${n}' is not a valid file descriptor`);
     return { kind: 'fd', fd: Number(n) };
   }
-  const hp = s.startsWith('tcp://') ? s.slice(6) : s;
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(s)?.[1];
+  if (scheme && scheme.toLowerCase() !== 'tcp') throw new Error(`unsupported scheme '${scheme}://' (use HOST:PORT, tcp://, unix: or fd://)`);
+  const hp = scheme ? s.slice(6) : s;
   let host: string;
   let portText: string | undefined;
   if (hp.startsWith('[')) {
     const end = hp.indexOf(']');
-    if (end < 0) throw new Error(`'${raw}' has an unclosed '['`);
+    if (end < 0) throw new Error(`missing ']' after the IPv6 address`);
     host = hp.slice(1, end);
     const rest = hp.slice(end + 1);
-    if (rest && !rest.startsWith(':')) throw new Error(`'${raw}' is not HOST:PORT`);
+    if (rest && !rest.startsWith(':')) throw new Error(`expected ':PORT' after ']', found '${rest}'`);
     portText = rest ? rest.slice(1) : undefined;
-    if (!net.isIPv6(host)) throw new Error(`'${host}' in '${raw}' is not an IPv6 address`);
+    if (!net.isIPv6(host)) throw new Error(`'${host}' is not an IPv6 address`);
   } else {
     const parts = hp.split(':');
-    if (parts.length > 2) throw new Error(`'${raw}' is not HOST:PORT (IPv6 addresses go in brackets: [::1]:8000)`);
+    if (parts.length > 2) throw new Error(`too many ':' for HOST:PORT (IPv6 addresses go in brackets: [::1]:8000)`);
     host = parts[0] ?? '';
     portText = parts[1];
   }
@@ -50,9 +55,9 @@ export function parseAddress(raw: string): Address {
   if (portText !== undefined) {
     if (!/^\d+$/.test(portText)) throw new Error(`'${portText}' is not a valid port number`);
     port = Number(portText);
-    if (port > 65535) throw new Error(`port ${port} in '${raw}' is out of range (0-65535)`);
+    if (port > 65535) throw new Error(`port ${port} is out of range (0-65535)`);
   }
-  if (!/^[A-Za-z0-9.\-_:%]+$/.test(host)) throw new Error(`'${host}' in '${raw}' is not a valid host`);
+  if (!/^[A-Za-z0-9.\-_:%]+$/.test(host)) throw new Error(`'${host}' is not a valid host`);
   return { kind: 'tcp', host, port };
 }
 

@@ -25,6 +25,12 @@ function fail(message: string, code: number = EXIT.ERROR): never {
   process.exit(code);
 }
 
+/** commander's error text ("error: unknown option '--x'\n(Did you mean --y?)") as one line. */
+function usageLine(text: string): string {
+  const line = text.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+  return line.startsWith('error:') ? line : `error: ${line}`;
+}
+
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /** Adds `-c` and one option per setting in the table (the table is the single source). */
@@ -151,7 +157,10 @@ const program = new Command('ldsup')
   .description('A gunicorn-style process supervisor for Node.js HTTP apps, with LaunchDarkly flags built in.')
   .version(VERSION, '-v, --version')
   .argument('[app]', 'app module (TS/JS) whose default export is a request handler or a factory')
-  .showHelpAfterError('(run ldsup --help for usage)')
+  // Options after a subcommand belong to it (`ldsup check -c file`), not to the top-level command.
+  .enablePositionalOptions()
+  // Usage errors are one line, like every other error (subcommands inherit this).
+  .configureOutput({ outputError: (str, write) => write(red(`ldsup: ${usageLine(str)} (run ldsup --help for usage)`) + '\n') })
   .exitOverride();
 addSettingOptions(program).action((app: string | undefined, opts: Record<string, unknown>) => serve(app, opts));
 

@@ -8,11 +8,42 @@ import { parseAddress } from './address.js';
 import { LEVELS } from './log.js';
 import type { ResolvedSettings } from './types.js';
 
-/** Thrown by a validator: `expected` says what would have been accepted. */
+/**
+ * Thrown by a validator: `expected` says what would have been accepted. `key` names a sub-key
+ * (`launchdarkly.mode`) or an environment variable when the setting's own name would mislead;
+ * `found` is the offending part when it is not the whole value (one address of a list), and
+ * `foundText` replaces its description;
+ * `detail` says what exactly is wrong with it.
+ */
 export class Invalid extends Error {
-  constructor(readonly expected: string) {
+  constructor(
+    readonly expected: string,
+    readonly at: { key?: string; found?: unknown; foundText?: string; detail?: string } = {},
+  ) {
     super(expected);
   }
+}
+
+/** The candidate closest to a misspelt name (case, `_`/`-`, or up to 2 edits), for "did you mean". */
+export function closest(name: string, candidates: Iterable<string>): string | undefined {
+  const norm = (k: string) => k.toLowerCase().replace(/[_-]/g, '');
+  let best: string | undefined;
+  let bestDist = Infinity;
+  for (const c of candidates) {
+    const d = norm(c) === norm(name) ? 0 : editDistance(norm(c), norm(name));
+    if (d < bestDist) [best, bestDist] = [c, d];
+  }
+  return bestDist <= Math.min(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
 }
 
 export interface SettingDef {
@@ -22,6 +53,7 @@ export interface SettingDef {
   /** The option can be given several times (`-b`, `-e`). */
   repeatable?: boolean;
   doc: string;
+  /** May throw Invalid (naming the environment variable) when it comes from a bad one; only used defaults count. */
   default(env: NodeJS.ProcessEnv): unknown;
   /**
    * Checks and normalises a value. `fromText` is true for values that came from the command
@@ -65,15 +97,16 @@ const oneOf =
     return v.toLowerCase() as T;
   };
 
+const ADDRESS = 'an address (HOST:PORT, [v6]:PORT, unix:PATH or fd://N)';
 const bindList = (v: unknown): string[] => {
   const list = typeof v === 'string' ? [v] : v;
-  if (!Array.isArray(list) || list.length === 0 || !list.every((x) => typeof x === 'string'))
-    throw new Invalid('an address string or a non-empty array of them');
+  if (!Array.isArray(list) || list.length === 0) throw new Invalid(`${ADDRESS} or a non-empty array of them`);
   for (const a of list) {
+    if (typeof a !== 'string') throw new Invalid(ADDRESS, { found: a });
     try {
       parseAddress(a);
     } catch (err) {
-      throw new Invalid(`a valid address (${(err as Error).message})`);
+      throw new Invalid(ADDRESS, { found: a, detail: (err as Error).message });
     }
   }
   return list.map((a) => a.trim());
@@ -86,14 +119,15 @@ const envMap = (v: unknown): Record<string, string> => {
   if (Array.isArray(pairs)) {
     for (const p of pairs) {
       const m = typeof p === 'string' ? /^([^=]+)=(.*)$/s.exec(p) : null;
-      if (!m || !ENV_NAME.test(m[1]!)) throw new Invalid('KEY=VALUE strings');
+      if (!m || !ENV_NAME.test(m[1]!)) throw new Invalid('KEY=VALUE strings', { found: p });
       out[m[1]!] = m[2]!;
     }
     return out;
   }
   if (v && typeof v === 'object') {
     for (const [k, val] of Object.entries(v)) {
-      if (!ENV_NAME.test(k) || typeof val !== 'string') throw new Invalid('an object of string values (or KEY=VALUE strings)');
+      if (!ENV_NAME.test(k)) throw new Invalid('variable names like MY_VAR', { key: 'env', found: k });
+      if (typeof val !== 'string') throw new Invalid('a string', { key: `env.${k}`, found: val });
       out[k] = val;
     }
     return out;
@@ -115,16 +149,21 @@ const LD_KEYS: Record<string, (v: unknown) => unknown> = {
 
 /** Validates the `launchdarkly` section key by key; errors name the sub-key. */
 export function parseLaunchDarkly(v: unknown): Record<string, unknown> {
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Invalid('an object');
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Invalid(`an object with the keys ${Object.keys(LD_KEYS).join(', ')}`);
   const out: Record<string, unknown> = {};
   for (const [k, val] of Object.entries(v)) {
     const p = LD_KEYS[k];
-    if (!p) throw new Invalid(`only the keys ${Object.keys(LD_KEYS).join(', ')} (found unknown key "${k}")`);
+    if (!p) {
+      const hit = closest(k, Object.keys(LD_KEYS));
+      throw new Invalid(`only the keys ${Object.keys(LD_KEYS).join(', ')}`, {
+        foundText: `unknown key "${k}"${hit ? ` (did you mean "${hit}"?)` : ''}`,
+      });
+    }
     if (val === undefined) continue;
     try {
       out[k] = p(val);
     } catch (err) {
-      if (err instanceof Invalid) throw new Invalid(`launchdarkly.${k} to be ${err.expected}`);
+      if (err instanceof Invalid) throw new Invalid(err.expected, { key: `launchdarkly.${k}`, found: val });
       throw err;
     }
   }
@@ -138,14 +177,28 @@ export const SETTINGS: readonly SettingDef[] = [
     flag: '-b, --bind <address>',
     repeatable: true,
     doc: 'Address to listen on: HOST:PORT, [v6]:PORT, unix:PATH (repeatable).',
-    default: (env) => [env.PORT ? `0.0.0.0:${env.PORT}` : '127.0.0.1:8000'],
+    default: (env) => {
+      // gunicorn: 0.0.0.0:$PORT when PORT is set. Checked here, so a bad PORT is named as such.
+      const port = env.PORT?.trim();
+      if (!port) return ['127.0.0.1:8000'];
+      if (!/^\d+$/.test(port) || Number(port) > 65535) throw new Invalid('a port number from 0 to 65535', { key: 'PORT', found: env.PORT });
+      return [`0.0.0.0:${port}`];
+    },
     parse: bindList,
   },
   {
     key: 'workers',
     flag: '-w, --workers <int>',
     doc: 'Number of worker processes.',
-    default: (env) => (env.WEB_CONCURRENCY && /^\d+$/.test(env.WEB_CONCURRENCY) ? Math.max(1, Number(env.WEB_CONCURRENCY)) : 1),
+    default: (env) => {
+      const n = env.WEB_CONCURRENCY?.trim();
+      if (!n) return 1;
+      try {
+        return int(1, 512)(n, true);
+      } catch (err) {
+        throw new Invalid((err as Invalid).expected, { key: 'WEB_CONCURRENCY', found: env.WEB_CONCURRENCY });
+      }
+    },
     parse: int(1, 512),
   },
   {

@@ -54,6 +54,20 @@ async function resolveHost(host: string): Promise<string> {
   }
 }
 
+/**
+ * With SO_REUSEADDR (which libuv sets) Linux lets bind() succeed on a port another process is
+ * listening on and reports the conflict only at listen(). Our socket is listened on by the
+ * workers, so find out now: a throw-away listener on the same address fails with EADDRINUSE
+ * if someone else is listening there.
+ */
+function probeListen(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
 /** Binds one address. A stale unix socket file (nobody listening) is removed first. */
 async function bindOne(spec: string): Promise<Listener> {
   const a = parseAddress(spec);
@@ -69,6 +83,12 @@ async function bindOne(spec: string): Promise<Listener> {
     const out: Record<string, unknown> = {};
     handle.getsockname?.(out);
     const port = typeof out.port === 'number' ? out.port : a.port;
+    try {
+      await probeListen(host, port);
+    } catch (err) {
+      handle.close();
+      throw err;
+    }
     return { spec, address: { kind: 'tcp', host: a.host, port }, fd: handle.fd, handle };
   } catch (err) {
     throw new BindError(spec, (err as { code?: string }).code ?? (err as Error).message);

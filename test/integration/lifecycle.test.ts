@@ -1,0 +1,281 @@
+/**
+ * The core lifecycle through the real CLI: start, serve from N workers, TERM/INT, pidfile,
+ * `ldsup stop`, master SIGKILL, preload failures, app module kinds.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { CI_TIMEOUT, FIXTURES, cleanup, freePort, get, isAlive, runCli, start, tmpDir, waitGone, writeConfig } from '../support/ldsup';
+
+afterEach(cleanup);
+
+const app = (name: string) => path.join(FIXTURES, 'apps', name);
+
+/** GETs `/` on fresh connections until `n` distinct worker pids have answered. */
+async function distinctPids(port: number, n: number): Promise<Set<number>> {
+  const pids = new Set<number>();
+  const deadline = Date.now() + CI_TIMEOUT;
+  while (pids.size < n && Date.now() < deadline) pids.add((await get(port, '/')).json<{ pid: number }>().pid);
+  return pids;
+}
+
+test('serves the example app from supervisor.config.ts with --preload: / and /flag from every worker', async () => {
+  const port = await freePort();
+  const l = start(['--config', 'supervisor.config.ts', '--preload', '-b', `127.0.0.1:${port}`]);
+  await l.ready();
+  expect(l.output).toMatch(/Starting ldsup \d+\.\d+\.\d+/);
+  expect(l.output).toContain(`Listening at: http://127.0.0.1:${port} (${l.pid})`);
+  expect(l.bootedWorkers()).toHaveLength(2);
+  expect(l.output.match(/postFork: worker \d+ \(age \d\) flags initialised: true/g)).toHaveLength(2);
+  expect((await get(port, '/')).json()).toEqual({ status: 'ok' });
+  // Every answer, whichever worker gives it, has the flag from examples/flags.json.
+  for (let i = 0; i < 6; i++) {
+    const r = await get(port, '/flag');
+    expect(r.status).toBe(200);
+    expect(r.json()).toEqual({ flag: 'sample-flag', value: false, initialized: true });
+  }
+  const nf = await get(port, '/nope');
+  expect(nf.status).toBe(404);
+  expect(nf.headers['content-type']).toBe('application/json');
+  l.signal('SIGTERM');
+  expect(await l.waitExit()).toEqual({ code: 0, signal: null });
+  expect(l.output).toContain('Handling signal: term');
+  expect(l.output).toContain('Shutting down: Master');
+});
+
+test.each([
+  ['ESM JavaScript', 'basic.mjs'],
+  ['CommonJS', 'basic.cjs'],
+])('a %s app is served by 3 distinct workers', async (_kind, file) => {
+  const port = await freePort();
+  const l = start([app(file), '-w', '3', '-b', `127.0.0.1:${port}`]);
+  await l.ready();
+  const pids = await distinctPids(port, 3);
+  expect([...pids].sort()).toEqual([...l.bootedWorkers()].sort());
+  for (const pid of pids) expect(pid).not.toBe(l.pid);
+});
+
+test('a TypeScript factory app gets ctx (age, preload data, initialised flags)', async () => {
+  const dir = tmpDir();
+  const port = await freePort();
+  const cfg = writeConfig(
+    dir,
+    'supervisor.config.ts',
+    `import { defineConfig } from 'ldsup';
+     export default defineConfig({
+       app: ${JSON.stringify(app('factory.ts'))},
+       workers: 2,
+       bind: '127.0.0.1:${port}',
+       launchdarkly: { flagsFile: ${JSON.stringify(path.join(dir, 'flags.json'))} },
+       preload: () => ({ loadedAt: 'master', n: 42 }),
+     });`,
+  );
+  fs.writeFileSync(path.join(dir, 'flags.json'), JSON.stringify({ flagValues: { 'sample-flag': 'from-file' } }));
+  const l = start(['-c', cfg]);
+  await l.ready();
+  const r = (await get(port, '/')).json<{ age: number; preload: unknown; flag: unknown; initialized: boolean }>();
+  expect(r.preload).toEqual({ loadedAt: 'master', n: 42 });
+  expect(r.flag).toBe('from-file');
+  expect(r.initialized).toBe(true);
+  expect([1, 2]).toContain(r.age);
+});
+
+test('TERM while a slow request is in flight: the request gets its 200, then the master exits 0', async () => {
+  const port = await freePort();
+  const l = start([app('basic.mjs'), '-w', '2', '-b', `127.0.0.1:${port}`]);
+  await l.ready();
+  const slow = get(port, '/slow?ms=1500');
+  // The request is in a worker once its connection is accepted; give it that, then TERM.
+  await new Promise((r) => setTimeout(r, 300));
+  l.signal('SIGTERM');
+  const r = await slow;
+  expect(r.status).toBe(200);
+  expect(r.json()).toMatchObject({ path: '/slow' });
+  expect(await l.waitExit()).toEqual({ code: 0, signal: null });
+  expect(l.output.match(/Worker exiting \(pid: \d+\)/g)).toHaveLength(2);
+  for (const pid of l.bootedWorkers()) expect(isAlive(pid)).toBe(false);
+});
+
+test.each(['SIGINT', 'SIGQUIT'] as const)('%s is a quick stop: the in-flight request is cut, the master exits 0', async (sig) => {
+  const port = await freePort();
+  const l = start([app('basic.mjs'), '-w', '1', '-b', `127.0.0.1:${port}`]);
+  await l.ready();
+  const slow = get(port, '/slow?ms=5000').then(
+    () => 'answered',
+    (err: NodeJS.ErrnoException) => err.code ?? err.message,
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  const t0 = Date.now();
+  l.signal(sig);
+  expect(await slow).not.toBe('answered');
+  expect(await l.waitExit()).toEqual({ code: 0, signal: null });
+  expect(Date.now() - t0).toBeLessThan(4500); // it did not wait for the 5 s request
+});
+
+test('TERM with a request longer than graceful-timeout: the worker is killed at the deadline', async () => {
+  const port = await freePort();
+  const l = start([app('basic.mjs'), '-w', '1', '-b', `127.0.0.1:${port}`, '--graceful-timeout', '1']);
+  await l.ready();
+  const slow = get(port, '/slow?ms=20000').then(
+    () => 'answered',
+    () => 'cut',
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  l.signal('SIGTERM');
+  expect(await slow).toBe('cut');
+  expect(await l.waitExit()).toEqual({ code: 0, signal: null });
+  expect(l.output).toMatch(/Worker \(pid:\d+\) was sent SIGKILL/);
+});
+
+test('pidfile: written once listening, refused while live, replaced when stale, removed at exit', async () => {
+  const dir = tmpDir();
+  const pidfile = path.join(dir, 'ldsup.pid');
+  const port = await freePort();
+  const l = start([app('basic.mjs'), '-b', `127.0.0.1:${port}`, '-p', pidfile]);
+  await l.ready();
+  expect(fs.readFileSync(pidfile, 'utf8')).toBe(`${l.pid}\n`);
+
+  // A second master with the same pidfile is refused, and leaves the file alone.
+  const port2 = await freePort();
+  const second = await runCli([app('basic.mjs'), '-b', `127.0.0.1:${port2}`, '-p', pidfile]);
+  expect(second.code).toBe(1);
+  expect(second.output).toContain(`Already running on PID ${l.pid}`);
+  expect(second.output).not.toContain('Booting worker');
+  expect(fs.readFileSync(pidfile, 'utf8')).toBe(`${l.pid}\n`);
+
+  l.signal('SIGTERM');
+  await l.waitExit();
+  expect(fs.existsSync(pidfile)).toBe(false);
+
+  // A stale pidfile (a pid that is gone) is replaced.
+  fs.writeFileSync(pidfile, `${second.code === 1 ? 2 ** 22 - 1 : 1}\n`);
+  const third = start([app('basic.mjs'), '-b', `127.0.0.1:${port2}`, '-p', pidfile]);
+  await third.ready();
+  expect(fs.readFileSync(pidfile, 'utf8')).toBe(`${third.pid}\n`);
+});
+
+test('ldsup stop (another process) stops the master gracefully and returns once it has exited', async () => {
+  const dir = tmpDir();
+  const pidfile = path.join(dir, 'ldsup.pid');
+  const port = await freePort();
+  const l = start([app('basic.mjs'), '-w', '2', '-b', `127.0.0.1:${port}`, '-p', pidfile]);
+  await l.ready();
+  const stop = await runCli(['stop', '-p', pidfile]);
+  expect(stop.code).toBe(0);
+  // stop returned only after the master exited: it is gone now, and its workers too.
+  expect(isAlive(l.pid)).toBe(false);
+  for (const pid of l.bootedWorkers()) expect(isAlive(pid)).toBe(false);
+  expect((await l.waitExit()).code).toBe(0);
+
+  const again = await runCli(['stop', '-p', pidfile]);
+  expect(again.code).toBe(1);
+  expect(again.output).toMatch(/no pidfile at .*ldsup is not running/);
+});
+
+test('ldsup stop refuses to signal a process that is not an ldsup master', async () => {
+  const dir = tmpDir();
+  const pidfile = path.join(dir, 'other.pid');
+  const { spawn } = await import('node:child_process');
+  const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+  try {
+    fs.writeFileSync(pidfile, `${other.pid}\n`);
+    const r = await runCli(['stop', '-p', pidfile]);
+    expect(r.code).toBe(1);
+    expect(r.output).toContain(`pid ${other.pid} in ${pidfile} is not an ldsup master`);
+    expect(isAlive(other.pid!)).toBe(true);
+  } finally {
+    other.kill('SIGKILL');
+  }
+});
+
+test('SIGKILL of the master: every worker exits by itself within 2 s, and the port is free again', async () => {
+  const port = await freePort();
+  const l = start([app('basic.mjs'), '-w', '2', '-b', `127.0.0.1:${port}`]);
+  await l.ready();
+  const workers = l.bootedWorkers();
+  expect(workers).toHaveLength(2);
+  process.kill(l.pid, 'SIGKILL');
+  await l.waitExit();
+  await Promise.all(workers.map((pid) => waitGone(pid, 2000)));
+  const again = start([app('basic.mjs'), '-w', '1', '-b', `127.0.0.1:${port}`]);
+  await again.ready();
+  expect((await get(port, '/')).status).toBe(200);
+});
+
+test('--preload with an app that throws at import: exit 1, no worker ever started, nothing left', async () => {
+  const dir = tmpDir();
+  const pidfile = path.join(dir, 'x.pid');
+  const port = await freePort();
+  const r = await runCli([app('throws-on-import.mjs'), '--preload', '-b', `127.0.0.1:${port}`, '-p', pidfile]);
+  expect(r.code).toBe(1);
+  expect(r.output).toMatch(/ldsup: error: cannot import app .*throws-on-import\.mjs: boom at import/);
+  expect(r.output).not.toContain('Booting worker');
+  expect(r.output).not.toContain('Listening at');
+  expect(fs.existsSync(pidfile)).toBe(false);
+});
+
+test('without preload, an app that throws at import halts the master with exit 3 and the reason', async () => {
+  const port = await freePort();
+  const r = await runCli([app('throws-on-import.mjs'), '-w', '2', '-b', `127.0.0.1:${port}`]);
+  expect(r.code).toBe(3);
+  expect(r.output).toContain('Reason: Worker failed to boot.');
+  expect(r.output.match(/Shutting down: Master/g)).toHaveLength(1);
+});
+
+test('a worker that dies is replaced', async () => {
+  const port = await freePort();
+  const l = start([app('basic.mjs'), '-w', '2', '-b', `127.0.0.1:${port}`]);
+  await l.ready();
+  const [victim] = l.bootedWorkers();
+  process.kill(victim!, 'SIGKILL');
+  await l.waitFor(new RegExp(`Worker \\(pid:${victim}\\) was sent SIGKILL`));
+  await l.waitFor(/Booting worker with pid: \d+[\s\S]*Booting worker with pid: \d+[\s\S]*Booting worker with pid: (\d+)/);
+  const pids = await distinctPids(port, 2);
+  expect(pids.has(victim!)).toBe(false);
+});
+
+test('bind failure (address in use) is one clear error, exit 1, no workers', async () => {
+  const port = await freePort();
+  const holder = start([app('basic.mjs'), '-b', `127.0.0.1:${port}`]);
+  await holder.ready();
+  const r = await runCli([app('basic.mjs'), '-b', `127.0.0.1:${port}`]);
+  expect(r.code).toBe(1);
+  expect(r.output).toContain(`ldsup: error: cannot bind 127.0.0.1:${port}: address already in use (EADDRINUSE)`);
+  expect(r.output).not.toContain('Booting worker');
+});
+
+test('port 0 picks a free port and the log says which', async () => {
+  const l = start([app('basic.mjs'), '-b', '127.0.0.1:0']);
+  const m = await l.waitFor(/Listening at: http:\/\/127\.0\.0\.1:(\d+)/);
+  await l.ready();
+  const port = Number(m[1]);
+  expect(port).toBeGreaterThan(0);
+  expect((await get(port, '/')).status).toBe(200);
+});
+
+test('several binds, including a unix socket', async () => {
+  const dir = tmpDir();
+  const sock = path.join(dir, 'ldsup.sock');
+  const port = await freePort();
+  const l = start([app('basic.mjs'), '-b', `127.0.0.1:${port}`, '-b', `unix:${sock}`]);
+  await l.ready();
+  expect(l.output).toContain(`Listening at: http://127.0.0.1:${port}, unix:${sock}`);
+  expect((await get(port, '/')).status).toBe(200);
+  expect((await get(0, '/', { socketPath: sock })).status).toBe(200);
+  l.signal('SIGTERM');
+  await l.waitExit();
+  expect(fs.existsSync(sock)).toBe(false);
+});
+
+test('with every worker dead, connections wait in the backlog and are then served (none refused)', async () => {
+  const port = await freePort();
+  const l = start([app('basic.mjs'), '-w', '2', '-b', `127.0.0.1:${port}`]);
+  await l.ready();
+  const workers = l.bootedWorkers();
+  for (const pid of workers) process.kill(pid, 'SIGKILL');
+  // Sent while no worker is alive: must not be refused.
+  const during = await Promise.all([get(port, '/'), get(port, '/'), get(port, '/')]);
+  for (const r of during) {
+    expect(r.status).toBe(200);
+    expect(workers).not.toContain(r.json<{ pid: number }>().pid);
+  }
+});
