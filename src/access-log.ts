@@ -45,21 +45,25 @@ const ATOMS: Record<string, Atom> = {
   p: () => `<${process.pid}>`,
 };
 
-/** Compiles a format once into a list of parts. Unknown atoms print '-'. */
+/** Compiles a format once into a list of parts. Unknown atoms print '-'; `%%` is a literal `%` (Python's `%` formatting). */
 export function compileFormat(format: string): Atom[] {
   const parts: Atom[] = [];
-  const re = /%\(([^)]+)\)s/g;
+  const re = /%%|%\(([^)]+)\)s/g;
   let last = 0;
   for (let m = re.exec(format); m; m = re.exec(format)) {
     const text = format.slice(last, m.index);
     if (text) parts.push(() => text);
+    last = re.lastIndex;
+    if (m[0] === '%%') {
+      parts.push(() => '%');
+      continue;
+    }
     const name = m[1]!;
     const header = /^\{([^}]+)\}([io])$/.exec(name);
     if (header) {
       const h = header[1]!.toLowerCase();
       parts.push(header[2] === 'i' ? (req) => dash(req.headers[h]) : (_q, res) => dash(res.getHeader(h)));
     } else parts.push(ATOMS[name] ?? (() => '-'));
-    last = re.lastIndex;
   }
   const tail = format.slice(last);
   if (tail) parts.push(() => tail);

@@ -16,6 +16,7 @@ import { closeListeners, type Listener } from './sockets.js';
 import type { Hooks, ResolvedSettings, ServerInfo } from './types.js';
 import { childFds, spawnWorker, WorkerHandle } from './workers.js';
 import { Backoff } from './backoff.js';
+import { whereStuck } from './stuck.js';
 
 export type ArbiterEvent =
   | { kind: 'signal'; name: SignalName }
@@ -38,6 +39,8 @@ export interface ArbiterDeps {
   relay: FlagRelay;
   preload: unknown;
   pidfile: Pidfile | null;
+  /** Private (0700) directory for this master's runtime files. */
+  runDir: string;
   /** Re-reads the configuration for HUP; throws a one-line error if it is invalid. */
   reloadConfig?(): Promise<{ settings: ResolvedSettings; hooks: Hooks }>;
 }
@@ -224,6 +227,7 @@ export class Arbiter {
           maxRequests: w.maxRequests,
           hooks: Object.keys(this.hooks),
           heartbeatMs: this.tickMs(),
+          runDir: this.deps.runDir,
         });
         return;
       case 'ready':
@@ -295,6 +299,7 @@ export class Arbiter {
       }
       if (now - w.lastBeat <= t * 1000) continue;
       this.log.critical(`WORKER TIMEOUT (pid:${w.pid})`);
+      this.log.error(`Worker ${w.pid} was stuck (no heartbeat for ${((now - w.lastBeat) / 1000).toFixed(1)} s): ${whereStuck(this.deps.runDir, w.pid)}`);
       w.abortedAt = now;
       w.state = 'retiring';
       w.retireReason = 'timeout';

@@ -64,7 +64,8 @@ function envLayer(env: NodeJS.ProcessEnv): { layer: Layer | null; config?: strin
   try {
     cmd.parse(shellSplit(text), { from: 'user' });
   } catch (err) {
-    throw new ConfigError(`invalid LDSUP_CMD_ARGS: ${oneLine((err as Error).message.replace(/^error: /, ''))}`);
+    const why = (err as Error).message.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+    throw new ConfigError(`invalid LDSUP_CMD_ARGS ${JSON.stringify(text)}: ${why.replace(/^error: /, '')}`);
   }
   const opts = cmd.opts();
   return { layer: layerFrom(opts, 'LDSUP_CMD_ARGS', cmd.args[0]), config: opts.config as string | undefined };

@@ -6,13 +6,14 @@
  * user's project has no `ldsup` installed, thanks to the alias). `moduleCache: false` so that a
  * HUP sees the edited file.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cosmiconfig, type Loader } from 'cosmiconfig';
 import { createJiti } from 'jiti';
 import { ConfigError, describe, oneLine } from './errors.js';
-import { Invalid, SETTINGS, SETTING_KEYS, type SettingDef } from './settings.js';
+import { Invalid, SETTINGS, SETTING_KEYS, closest, type SettingDef } from './settings.js';
 import { HOOK_NAMES, type Hooks, type ResolvedSettings } from './types.js';
 
 const SEARCH_PLACES = [
@@ -47,14 +48,21 @@ const loadModule: Loader = async (filepath) => {
     // makes Node evaluate the edited file again on reload (the old copy stays in memory: tiny).
     if (ext === '.cjs' || (ext === '.js' && !isEsm(filepath))) {
       const jiti = createJiti(import.meta.url, { alias: { ldsup: selfEntry() }, moduleCache: false, fsCache: false });
-      return jiti.import(filepath, { default: true });
+      return defaultExport(await jiti.import(filepath));
     }
     const mod = (await import(`${pathToFileURL(filepath).href}?ldsup=${++generation}`)) as { default?: unknown };
     return mod.default;
   }
   const jiti = createJiti(import.meta.url, { alias: { ldsup: selfEntry() }, moduleCache: false });
-  return jiti.import(filepath, { default: true });
+  return defaultExport(await jiti.import(filepath));
 };
+
+/**
+ * The default export (`module.exports` for CommonJS). Not jiti's `{ default: true }`, which falls
+ * back to the namespace: a TS file with only named exports would then pass as a config object,
+ * where the same file as .mjs "exports nothing".
+ */
+const defaultExport = (mod: unknown): unknown => (mod as { default?: unknown } | null)?.default;
 
 /** Is a .js file ESM? (nearest package.json says "type": "module") */
 function isEsm(file: string): boolean {
@@ -120,8 +128,35 @@ export async function loadConfigFile(explicit: string | undefined, cwd: string):
 function describeLoadError(err: unknown, file: string): string {
   const e = err as Error & { loc?: { line: number; column: number } };
   const stackLine = e.stack?.split('\n').find((l) => l.includes(path.basename(file)));
-  const where = e.loc ? ` (line ${e.loc.line}, column ${e.loc.column})` : locationFrom(stackLine, file);
-  return `${oneLine(err)}${where}`;
+  const where = e.loc ? ` (line ${e.loc.line}, column ${e.loc.column})` : locationFrom(stackLine, file) || syntaxErrorLine(err, file);
+  return `${reason(err)}${where}`;
+}
+
+/**
+ * The reason, on one line. cosmiconfig puts it under a "JSON Error in <file>:" header, and
+ * parse-json adds code frames (`> 3 |  "app": ,`: the line number is taken from there) and the
+ * whole file (` while parsing '…'`, dropped).
+ */
+function reason(err: unknown): string {
+  // Duck-typed: an error thrown by a config evaluated in another realm is no `instanceof Error` here.
+  const message = typeof (err as Error)?.message === 'string' ? (err as Error).message : String(err);
+  const lines = message.split('\n').map((l) => l.trim()).filter(Boolean);
+  if (lines.length > 1 && /Error in .*:$/.test(lines[0]!)) lines.shift();
+  const frameLine = lines.map((l) => /^>\s*(\d+)\s*\|/.exec(l)?.[1]).find(Boolean);
+  const text = lines.find((l) => !/^(>?\s*\d+\s*)?\|/.test(l));
+  if (!text) return oneLine(err);
+  return text.replace(/ while parsing .*$/, '') + (frameLine ? ` (line ${frameLine})` : '');
+}
+
+/**
+ * Node's native import() reports a SyntaxError without its location; `node --check` (parse only,
+ * nothing runs) prints it as `<file>:<line>` first. Only on this error path.
+ */
+function syntaxErrorLine(err: unknown, file: string): string {
+  if (!(err instanceof SyntaxError) || !/\.(m?js|cjs)$/.test(file)) return '';
+  const r = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8', timeout: 10_000 });
+  const m = r.stderr?.match(new RegExp(`^${escapeRe(file)}:(\\d+)`, 'm'));
+  return m ? ` (line ${m[1]})` : '';
 }
 
 function locationFrom(line: string | undefined, file: string): string {
@@ -172,16 +207,26 @@ export function splitFileConfig(file: LoadedFile): { layer: Layer | null; hooks:
 }
 
 function suggest(key: string): string {
-  const all = [...SETTING_KEYS, ...HOOK_NAMES, 'preload'];
-  const lower = key.toLowerCase().replace(/[_-]/g, '');
-  const hit = all.find((k) => k.toLowerCase() === lower);
+  const hit = closest(key, [...SETTING_KEYS, ...HOOK_NAMES, 'preload']);
   return hit ? ` (did you mean "${hit}"?)` : '';
 }
 
 /** Applies the layers over the defaults; the first invalid value stops with a one-line error. */
 export function mergeSettings(layers: Layer[], env: NodeJS.ProcessEnv, configFile: string | null): ResolvedSettings {
   const out: Record<string, unknown> = {};
-  for (const def of SETTINGS) out[def.key] = def.default(env);
+  /** Where each setting's value came from, for messages about combinations. */
+  const from: Record<string, string> = {};
+  /** A default taken from a bad environment variable: an error only if no layer overrides it. */
+  const badDefaults = new Map<string, Invalid>();
+  for (const def of SETTINGS) {
+    from[def.key] = 'the default';
+    try {
+      out[def.key] = def.default(env);
+    } catch (err) {
+      if (!(err instanceof Invalid)) throw err;
+      badDefaults.set(def.key, err);
+    }
+  }
   for (const layer of layers) {
     for (const def of SETTINGS) {
       const raw = layer.values[def.key];
@@ -189,13 +234,29 @@ export function mergeSettings(layers: Layer[], env: NodeJS.ProcessEnv, configFil
       const value = resolvePaths(def, parseOne(def, raw, layer), layer.baseDir);
       // The `launchdarkly` section merges key by key across layers; every other setting is replaced.
       out[def.key] = def.key === 'launchdarkly' ? { ...(out[def.key] as object), ...(value as object) } : value;
+      from[def.key] = whereFrom(def, layer);
+      badDefaults.delete(def.key);
     }
   }
+  for (const err of badDefaults.values()) throw new ConfigError(`invalid value for environment variable ${err.at.key}: ${expectedFound(err, undefined)}`);
   const s = out as unknown as ResolvedSettings;
   s.configFile = configFile;
   if (s.maxRequestsJitter > 0 && s.maxRequests === 0)
-    throw new ConfigError(`maxRequestsJitter (${s.maxRequestsJitter}) needs maxRequests to be set${configFile ? ` (in ${configFile})` : ''}`);
+    throw new ConfigError(
+      `conflicting settings: maxRequestsJitter is ${s.maxRequestsJitter} (${from.maxRequestsJitter}) but maxRequests is 0 (${from.maxRequests}); jitter needs maxRequests > 0`,
+    );
   return s;
+}
+
+/** `"workers" in /app/supervisor.config.ts`, or `--workers (command line)`. */
+function whereFrom(def: SettingDef, layer: Layer, key: string = def.key): string {
+  const flag = def.flag?.match(/--[a-z-]+/)?.[0];
+  return layer.fromText ? `${key === def.key && flag ? flag : key} (${layer.source})` : `"${key}" in ${layer.source}`;
+}
+
+function expectedFound(err: Invalid, raw: unknown): string {
+  const found = err.at.foundText ?? describe('found' in err.at ? err.at.found : raw);
+  return `expected ${err.expected}, found ${found}${err.at.detail ? `: ${err.at.detail}` : ''}`;
 }
 
 function parseOne(def: SettingDef, raw: unknown, layer: Layer): unknown {
@@ -203,9 +264,7 @@ function parseOne(def: SettingDef, raw: unknown, layer: Layer): unknown {
     return def.parse(raw, layer.fromText);
   } catch (err) {
     if (!(err instanceof Invalid)) throw err;
-    const flag = def.flag?.match(/--[a-z-]+/)?.[0];
-    const where = layer.fromText ? `${flag ?? def.key} (${layer.source})` : `"${def.key}" in ${layer.source}`;
-    throw new ConfigError(`invalid value for ${where}: expected ${err.expected}, found ${describe(raw)}`);
+    throw new ConfigError(`invalid value for ${whereFrom(def, layer, err.at.key)}: ${expectedFound(err, raw)}`);
   }
 }
 
@@ -234,9 +293,11 @@ export async function resolveConfig(opts: {
   return { settings, hooks };
 }
 
-/** `name = value` lines sorted by name, as gunicorn's --print-config (the SDK key is masked). */
+/** `name = value` lines sorted by name, as gunicorn's --print-config (the SDK key is masked, also when given through `env`). */
 export function formatSettings(s: ResolvedSettings): string {
-  const shown: Record<string, unknown> = { ...s, launchdarkly: { ...s.launchdarkly, ...(s.launchdarkly.sdkKey ? { sdkKey: '***' } : {}) } };
+  const env = { ...s.env };
+  if (env.LAUNCHDARKLY_SDK_KEY) env.LAUNCHDARKLY_SDK_KEY = '***';
+  const shown: Record<string, unknown> = { ...s, env, launchdarkly: { ...s.launchdarkly, ...(s.launchdarkly.sdkKey ? { sdkKey: '***' } : {}) } };
   return Object.keys(shown)
     .sort()
     .map((k) => `${k} = ${JSON.stringify(shown[k])}`)

@@ -5,6 +5,9 @@
  * Every failure before the first worker exists is one clear line and exit 1, with nothing left
  * behind (no socket, no pidfile, no worker).
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Arbiter } from './arbiter.js';
 import { EXIT, HaltError, oneLine } from './errors.js';
 import { runHook } from './hooks.js';
@@ -49,6 +52,8 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
   log.info(`Starting ldsup ${VERSION}`);
   const relay = new FlagRelay(resolveLaunchDarklySettings(settings.launchdarkly), log);
   let listeners: Listener[] = [];
+  // Private to this user (mkdtemp makes it 0700): timeout stacks, the control socket.
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ldsup-'));
   let pidfile: Pidfile | null = null;
   try {
     relay.start();
@@ -67,7 +72,7 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
     listeners = await createListeners(settings.bind);
     log.info(`Listening at: ${describeListeners(listeners)} (${process.pid})`);
     pidfile?.write();
-    const arbiter = new Arbiter({ settings, hooks, log, listeners, relay, preload, pidfile, reloadConfig: opts.reloadConfig });
+    const arbiter = new Arbiter({ settings, hooks, log, listeners, relay, preload, pidfile, runDir, reloadConfig: opts.reloadConfig });
     return await arbiter.run();
   } catch (err) {
     closeListeners(listeners, true);
@@ -75,6 +80,8 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
     await relay.close();
     if (err instanceof HaltError) throw err;
     throw err instanceof StartError ? err : new StartError(oneLine(err), { cause: err });
+  } finally {
+    fs.rmSync(runDir, { recursive: true, force: true });
   }
 }
 

@@ -28,6 +28,8 @@ export interface InitMsg {
   hooks: string[];
   /** Milliseconds between heartbeats. */
   heartbeatMs: number;
+  /** The master's private run directory (timeout stacks). */
+  runDir: string;
 }
 
 export type ToWorker =

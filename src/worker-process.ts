@@ -22,6 +22,7 @@ import { appExport, importApp, resolveHandler } from './loader.js';
 import { createLogger, type Logger } from './log.js';
 import { isMsg, type InitMsg, type ToWorker } from './protocol.js';
 import { enableCompileCache } from './runtime.js';
+import { startWatchdog } from './watchdog.js';
 import type { Hooks, WorkerContext } from './types.js';
 
 enableCompileCache();
@@ -115,6 +116,7 @@ async function boot(init: InitMsg): Promise<void> {
   send({ t: 'ready' });
   const beat = setInterval(() => send({ t: 'hb', requests, rss: process.memoryUsage.rss() }), init.heartbeatMs);
   beat.unref();
+  if (s.timeout > 0) startWatchdog(init.runDir, Math.max(200, (s.timeout * 1000) / 2));
 }
 
 /** Counts requests, runs preRequest, and starts max-requests recycling at the limit. */
