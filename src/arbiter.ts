@@ -1,27 +1,32 @@
 /**
  * The master ("arbiter", as in gunicorn): owns all master state and runs one loop.
  *
- * Signal handlers, worker exits and worker messages only enqueue an event. The loop wakes on an
- * event (or a tick), dispatches each to a handler (handleTerm, handleHup, …), then runs
- * murderWorkers() (timeouts) and manageWorkers() (reconcile the worker table toward the desired
- * state). Nothing else changes the worker table.
+ * Signal handlers, worker exits, worker messages and control requests only enqueue an event.
+ * The loop wakes on an event (or a tick), dispatches each to a handler (handleTerm, handleHup,
+ * …), then runs murderWorkers() (timeouts, memory) and manageWorkers() (reconcile the worker
+ * table toward the desired state). Nothing else changes the worker table.
  */
+import type { ChildProcess } from 'node:child_process';
+import { Backoff } from './backoff.js';
+import type { ControlReply, ControlRequest } from './control.js';
 import { EXIT, HaltError, oneLine } from './errors.js';
 import { runHook } from './hooks.js';
 import type { FlagRelay } from './launchdarkly/index.js';
 import type { Logger } from './log.js';
 import type { Pidfile } from './pidfile.js';
 import type { FromWorker } from './protocol.js';
-import { closeListeners, type Listener } from './sockets.js';
+import { spawnNewMaster } from './reexec.js';
+import { closeListeners, createListeners, describeListeners, type Listener } from './sockets.js';
+import { whereStuck } from './stuck.js';
 import type { Hooks, ResolvedSettings, ServerInfo } from './types.js';
 import { childFds, spawnWorker, WorkerHandle } from './workers.js';
-import { Backoff } from './backoff.js';
-import { whereStuck } from './stuck.js';
 
 export type ArbiterEvent =
   | { kind: 'signal'; name: SignalName }
   | { kind: 'exit'; worker: WorkerHandle; code: number | null; signal: NodeJS.Signals | null }
-  | { kind: 'message'; worker: WorkerHandle; msg: FromWorker };
+  | { kind: 'message'; worker: WorkerHandle; msg: FromWorker }
+  | { kind: 'control'; req: ControlRequest; reply: (r: ControlReply) => void }
+  | { kind: 'reexec-exit'; pid: number; code: number | null };
 
 export const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const;
 export type SignalName = (typeof SIGNALS)[number];
@@ -41,8 +46,14 @@ export interface ArbiterDeps {
   pidfile: Pidfile | null;
   /** Private (0700) directory for this master's runtime files. */
   runDir: string;
-  /** Re-reads the configuration for HUP; throws a one-line error if it is invalid. */
-  reloadConfig?(): Promise<{ settings: ResolvedSettings; hooks: Hooks }>;
+  /** Set when this master was started by an old one's USR2. */
+  parentPid?: number;
+  /** Re-reads the configuration (and re-runs preload) for HUP; throws a one-line error if invalid. */
+  reload?(): Promise<{ settings: ResolvedSettings; hooks: Hooks; preload: unknown }>;
+  /** Called once, when the first workers are all ready (daemon readiness, systemd). */
+  onReady?(): void;
+  /** Called when a USR2 child has taken over (pidfile renamed). */
+  onPromoted?(): Promise<void>;
 }
 
 export class Arbiter {
@@ -50,13 +61,19 @@ export class Arbiter {
   hooks: Hooks;
   readonly log: Logger;
   readonly workers = new Map<number, WorkerHandle>();
-  private numWorkers = 0;
+  listeners: Listener[];
+  preload: unknown;
+  numWorkers = 0;
+  generation = 0;
+  readonly startedAt = Date.now();
+  parentPid: number;
+  reexecPid = 0;
   private workerAge = 0;
-  private generation = 0;
   private queue: ArbiterEvent[] = [];
   private wake: (() => void) | null = null;
   private everReady = false;
   private announcedReady = false;
+  private pendingReloads: { generation: number; reply: (r: ControlReply) => void }[] = [];
   private readonly backoff = new Backoff();
   readonly server: ServerInfo;
   private readonly signalHandlers = new Map<string, () => void>();
@@ -65,9 +82,15 @@ export class Arbiter {
     this.settings = deps.settings;
     this.hooks = deps.hooks;
     this.log = deps.log;
+    this.listeners = deps.listeners;
+    this.preload = deps.preload;
+    this.parentPid = deps.parentPid ?? 0;
+    const self = this;
     this.server = {
       pid: process.pid,
-      settings: this.settings,
+      get settings() {
+        return self.settings;
+      },
       log: this.log,
       workers: () => [...this.workers.values()].filter((w) => w.state !== 'exited').map((w) => w.info),
     };
@@ -84,6 +107,11 @@ export class Arbiter {
     this.wake?.();
   }
 
+  /** For the control socket: queue the request and resolve with the handler's reply. */
+  request(req: ControlRequest): Promise<ControlReply> {
+    return new Promise((reply) => this.enqueue({ kind: 'control', req, reply }));
+  }
+
   /** Runs until stopped; resolves with the exit status. */
   async run(): Promise<number> {
     for (const sig of SIGNALS) {
@@ -96,6 +124,7 @@ export class Arbiter {
       for (;;) {
         await this.waitForEvents(this.tickMs());
         for (const e of this.takeEvents()) await this.dispatch(e);
+        await this.maybePromote();
         this.murderWorkers();
         await this.manageWorkers();
       }
@@ -110,7 +139,7 @@ export class Arbiter {
     }
   }
 
-  private tickMs(): number {
+  tickMs(): number {
     const t = this.settings.timeout;
     return t > 0 ? Math.min(1000, Math.max(100, (t * 1000) / 4)) : 1000;
   }
@@ -118,13 +147,12 @@ export class Arbiter {
   private waitForEvents(ms: number): Promise<void> {
     if (this.queue.length > 0) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done() {
+      const done = () => {
         clearTimeout(timer);
-        self.wake = null;
+        this.wake = null;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.wake = done;
     });
   }
@@ -133,12 +161,25 @@ export class Arbiter {
   private takeEvents(): ArbiterEvent[] {
     const events = this.queue;
     this.queue = [];
-    return events.filter((e, i) => !(e.kind === 'signal' && e.name === 'SIGHUP' && events.slice(i + 1).some((n) => n.kind === 'signal' && n.name === 'SIGHUP')));
+    const isHup = (e: ArbiterEvent) => e.kind === 'signal' && e.name === 'SIGHUP';
+    return events.filter((e, i) => !(isHup(e) && events.slice(i + 1).some(isHup)));
   }
 
   private async dispatch(e: ArbiterEvent): Promise<void> {
-    if (e.kind === 'exit') return this.reapWorker(e.worker, e.code, e.signal);
-    if (e.kind === 'message') return this.onWorkerMessage(e.worker, e.msg);
+    switch (e.kind) {
+      case 'exit':
+        return this.reapWorker(e.worker, e.code, e.signal);
+      case 'message':
+        return this.onWorkerMessage(e.worker, e.msg);
+      case 'control':
+        return this.onControl(e.req, e.reply);
+      case 'reexec-exit':
+        if (e.pid === this.reexecPid) this.reexecPid = 0;
+        this.log.warning(`New master (pid ${e.pid}) exited with code ${e.code}; this master carries on and accepts a new USR2.`);
+        return;
+      case 'signal':
+        break;
+    }
     this.log.info(`Handling signal: ${e.name.slice(3).toLowerCase()}`);
     switch (e.name) {
       case 'SIGTERM':
@@ -147,40 +188,54 @@ export class Arbiter {
       case 'SIGQUIT':
         throw new StopLoop(false);
       case 'SIGHUP':
-        return this.handleHup();
+        return void (await this.handleHup());
       case 'SIGTTIN':
         return this.handleTtin();
       case 'SIGTTOU':
         return this.handleTtou();
       case 'SIGUSR1':
         return this.handleUsr1();
+      case 'SIGUSR2':
+        return this.handleUsr2();
       case 'SIGWINCH':
         return this.handleWinch();
-      case 'SIGUSR2':
-        this.log.warning('USR2 (re-exec) is not supported yet; ignored.');
-        return;
     }
   }
 
   // ---- signal handlers -------------------------------------------------------------------
 
-  /** HUP: re-read the config and replace every worker, rolling: a new one must be ready before an old one stops. */
-  private async handleHup(): Promise<void> {
+  /**
+   * HUP: re-read the config (file, LDSUP_CMD_ARGS, command line), rebind if `bind` changed,
+   * re-run preload, run onReload, then replace every worker, rolling: a new worker must be
+   * ready before an old one gets TERM. A bad config or failing preload keeps everything as is.
+   * Returns the new generation, or an error message.
+   */
+  private async handleHup(): Promise<number | string> {
     this.log.info('Hang up: Master');
-    if (!this.deps.reloadConfig) return;
+    if (!this.deps.reload) return 'reload is not available';
     let next;
     try {
-      next = await this.deps.reloadConfig();
+      next = await this.deps.reload();
+      if (next.settings.bind.join('\n') !== this.settings.bind.join('\n')) {
+        const fresh = await createListeners(next.settings.bind, this.listeners);
+        closeListeners(this.listeners.filter((l) => !fresh.includes(l)), true);
+        this.listeners = fresh;
+        this.log.info(`Listening at: ${describeListeners(fresh)} (${process.pid})`);
+      }
     } catch (err) {
-      this.log.error(`Reload failed, keeping the running workers: ${oneLine(err)}`);
-      return;
+      const msg = `Reload failed, keeping the running workers: ${oneLine(err)}`;
+      this.log.error(msg);
+      return msg;
     }
     this.settings = next.settings;
     this.hooks = next.hooks;
-    (this.server as { settings: ResolvedSettings }).settings = next.settings;
+    this.preload = next.preload;
+    this.log.reopen();
     this.generation++;
     await this.setNumWorkers(this.settings.workers);
     await runHook(this.hooks, 'onReload', this.log, {}, this.server);
+    this.deps.pidfile?.write();
+    return this.generation;
   }
 
   /** TTIN: one worker more. */
@@ -200,8 +255,24 @@ export class Arbiter {
     for (const w of this.workers.values()) w.send({ t: 'reopen' });
   }
 
-  /** WINCH: gracefully stop all workers, keep the master and its sockets (connections wait in the backlog). */
+  /** USR2: start a new master on the same sockets; both serve until one of them is stopped. */
+  private async handleUsr2(): Promise<void> {
+    if (this.reexecPid) return this.log.warning('USR2 signal ignored. Child exists.');
+    if (this.parentPid) return this.log.warning('USR2 signal ignored. Parent exists.');
+    await runHook(this.hooks, 'preExec', this.log, {}, this.server);
+    const child: ChildProcess = spawnNewMaster(this.listeners);
+    this.reexecPid = child.pid ?? 0;
+    child.once('exit', (code) => this.enqueue({ kind: 'reexec-exit', pid: child.pid ?? 0, code }));
+    this.log.info(`Started new master (pid ${this.reexecPid}) on the same sockets`);
+  }
+
+  /**
+   * WINCH: stop all workers gracefully, keep the master and its sockets (connections wait in
+   * the backlog; HUP or TTIN brings workers back). Ignored while the master has a terminal,
+   * where every window resize sends WINCH (gunicorn: only when daemonized).
+   */
   private async handleWinch(): Promise<void> {
+    if (process.stdout.isTTY || process.stderr.isTTY) return this.log.debug('SIGWINCH ignored. Attached to a terminal');
     this.log.info('graceful stop of workers');
     await this.setNumWorkers(0);
   }
@@ -212,32 +283,82 @@ export class Arbiter {
     await runHook(this.hooks, 'nworkersChanged', this.log, {}, this.server, n, old);
   }
 
+  /** A USR2 child whose old master has exited takes over the pidfile. */
+  private async maybePromote(): Promise<void> {
+    if (!this.parentPid || process.ppid === this.parentPid) return;
+    this.parentPid = 0;
+    this.log.info('Master has been promoted.');
+    await this.deps.onPromoted?.();
+  }
+
+  // ---- control requests ------------------------------------------------------------------
+
+  private async onControl(req: ControlRequest, reply: (r: ControlReply) => void): Promise<void> {
+    switch (req.cmd) {
+      case 'status':
+        return reply({ ok: true, ...this.status() });
+      case 'reload': {
+        const r = await this.handleHup();
+        if (typeof r === 'string') return reply({ ok: false, error: r });
+        this.pendingReloads.push({ generation: r, reply });
+        return;
+      }
+      case 'scale': {
+        const m = /^([+-]?)(\d+)$/.exec(req.value.trim());
+        if (!m) return reply({ ok: false, error: `expected N, +N or -N, found "${req.value}"` });
+        const n = m[1] === '+' ? this.numWorkers + Number(m[2]) : m[1] === '-' ? this.numWorkers - Number(m[2]) : Number(m[2]);
+        if (n < 1 || n > 512) return reply({ ok: false, error: `the worker count must stay between 1 and 512 (would be ${n})` });
+        await this.setNumWorkers(n);
+        return reply({ ok: true, workers: n });
+      }
+    }
+  }
+
+  status(): Record<string, unknown> {
+    const now = Date.now();
+    return {
+      master: {
+        pid: process.pid,
+        name: this.settings.name,
+        uptimeS: Math.round((now - this.startedAt) / 1000),
+        rssBytes: process.memoryUsage.rss(),
+        workersWanted: this.numWorkers,
+        generation: this.generation,
+        listening: this.listeners.map((l) => describeListeners([l])),
+        reexecPid: this.reexecPid || null,
+        parentPid: this.parentPid || null,
+      },
+      workers: [...this.workers.values()]
+        .filter((w) => w.state !== 'exited')
+        .sort((a, b) => a.age - b.age)
+        .map((w) => ({ pid: w.pid, age: w.age, state: w.state, ageS: Math.round((now - w.startedAt) / 1000), requests: w.requests, rssBytes: w.rss, generation: w.generation })),
+      launchdarkly: this.deps.relay.status(),
+    };
+  }
+
   // ---- worker events ---------------------------------------------------------------------
 
-  private async onWorkerMessage(w: WorkerHandle, m: FromWorker): Promise<void> {
+  private onWorkerMessage(w: WorkerHandle, m: FromWorker): void {
     switch (m.t) {
       case 'hello':
-        w.send({
+        return w.send({
           t: 'init',
           age: w.age,
           settings: this.settings,
-          listenFds: childFds(this.deps.listeners.length),
-          preload: this.deps.preload,
+          listenFds: childFds(w.listenerCount),
+          preload: this.preload,
           flags: this.deps.relay.snapshot() as { event: 'put'; data: string } | null,
           maxRequests: w.maxRequests,
           hooks: Object.keys(this.hooks),
           heartbeatMs: this.tickMs(),
           runDir: this.deps.runDir,
         });
-        return;
       case 'ready':
         if (w.state !== 'booting') return;
         w.state = 'ready';
-        w.readyAt = Date.now();
-        w.lastBeat = Date.now();
+        w.readyAt = w.lastBeat = Date.now();
         this.everReady = true;
-        this.log.debug(`Worker ready (pid: ${w.pid})`);
-        return;
+        return this.log.debug(`Worker ready (pid: ${w.pid})`);
       case 'hb':
         w.lastBeat = Date.now();
         w.requests = m.requests;
@@ -247,12 +368,14 @@ export class Arbiter {
         w.wantsRetire = true;
         w.retireReason = m.reason;
         return;
+      case 'boot-error':
+        w.bootError = m.message;
+        return;
     }
   }
 
   private async reapWorker(w: WorkerHandle, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     const wasRetiring = w.state === 'retiring';
-    const wasReady = w.readyAt > 0;
     w.state = 'exited';
     this.workers.delete(w.pid);
     if (signal === 'SIGKILL') this.log.error(`Worker (pid:${w.pid}) was sent SIGKILL! Perhaps out of memory?`);
@@ -260,15 +383,12 @@ export class Arbiter {
     else if (signal) this.log.warning(`Worker (pid:${w.pid}) was sent ${signal}!`);
     else if (code !== 0) this.log.error(`Worker (pid:${w.pid}) exited with code ${code}`);
     await runHook(this.hooks, 'childExit', this.log, {}, this.server, w.info);
-    if (!wasReady && (code === EXIT.WORKER_BOOT_ERROR || code === EXIT.APP_LOAD_ERROR)) {
+    if (!w.readyAt && (code === EXIT.WORKER_BOOT_ERROR || code === EXIT.APP_LOAD_ERROR)) {
       const reason = code === EXIT.APP_LOAD_ERROR ? 'App failed to load.' : 'Worker failed to boot.';
       // At first start there is nothing to keep serving: stop, as gunicorn does. After a healthy
-      // start (a crash respawn, a reload with broken code), keep what serves and back off.
-      if (!this.everReady) throw new HaltError(reason, code);
-      if (w.generation === this.generation && this.hasOlderGeneration()) {
-        this.log.error(`Reload failed: new workers cannot boot (${reason}); keeping the running workers.`);
-        this.adoptOlderWorkers();
-      }
+      // start (a crash respawn, a reload with broken code) keep what serves and back off.
+      if (!this.everReady) throw new HaltError(w.bootError ? `${reason} ${w.bootError}` : reason, code);
+      if (w.generation === this.generation && this.hasOlderGeneration()) this.abandonReload(`${reason} ${w.bootError ?? ''}`.trim());
     }
     if (!wasRetiring) this.backoff.failure(Date.now() - w.startedAt, this.log);
   }
@@ -277,42 +397,59 @@ export class Arbiter {
     return [...this.workers.values()].some((x) => x.generation < this.generation && x.state !== 'exited');
   }
 
-  /** A reload whose workers cannot boot is abandoned: the old workers become current again. */
-  private adoptOlderWorkers(): void {
+  /** A reload whose new workers cannot boot is abandoned: the old workers become current again. */
+  private abandonReload(reason: string): void {
+    this.log.error(`Reload failed: new workers cannot boot (${reason}); keeping the running workers.`);
+    for (const p of this.pendingReloads.splice(0)) p.reply({ ok: false, error: `new workers cannot boot: ${reason}` });
     this.generation++;
-    for (const x of this.workers.values()) if (x.state === 'booting') this.retire(x, 'reload abandoned');
-    for (const x of this.workers.values()) (x as { generation: number }).generation = this.generation;
+    for (const x of this.workers.values()) {
+      if (x.state === 'booting') this.retire(x, 'reload abandoned');
+      x.generation = this.generation;
+    }
   }
 
   // ---- reconciliation --------------------------------------------------------------------
 
-  /** Timeouts: a worker silent for `timeout` is aborted; if still there a tick later, killed. */
+  /**
+   * Timeouts: a worker silent for `timeout` is aborted (it runs workerAbort if its loop still
+   * can) and killed a tick later, with where it was stuck in the log. Memory: a worker over
+   * `maxMemory` is recycled gracefully (replacement first).
+   */
   private murderWorkers(): void {
     const t = this.settings.timeout;
-    if (t <= 0) return;
     const now = Date.now();
     for (const w of this.workers.values()) {
-      if (w.state === 'exited' || w.state === 'booting') continue;
+      if (w.state !== 'ready' && w.state !== 'retiring') continue;
       if (w.abortedAt) {
         if (now - w.abortedAt >= 1000) w.kill('SIGKILL');
         continue;
       }
-      if (now - w.lastBeat <= t * 1000) continue;
-      this.log.critical(`WORKER TIMEOUT (pid:${w.pid})`);
-      this.log.error(`Worker ${w.pid} was stuck (no heartbeat for ${((now - w.lastBeat) / 1000).toFixed(1)} s): ${whereStuck(this.deps.runDir, w.pid)}`);
-      w.abortedAt = now;
-      w.state = 'retiring';
-      w.retireReason = 'timeout';
-      w.send({ t: 'abort' });
+      if (t > 0 && now - w.lastBeat > t * 1000) {
+        this.log.critical(`WORKER TIMEOUT (pid:${w.pid})`);
+        this.log.error(`Worker ${w.pid} was stuck (no heartbeat for ${((now - w.lastBeat) / 1000).toFixed(1)} s): ${whereStuck(this.deps.runDir, w.pid)}`);
+        w.abortedAt = now;
+        w.state = 'retiring';
+        w.retireReason = 'timeout';
+        w.send({ t: 'abort' });
+        continue;
+      }
+      const limit = this.settings.maxMemory * 1024 * 1024;
+      if (limit > 0 && w.rss > limit && !w.wantsRetire && w.state === 'ready') {
+        this.log.warning(`Worker (pid:${w.pid}) uses ${(w.rss / 1048576).toFixed(0)} MB, over max-memory ${this.settings.maxMemory} MB: replacing it`);
+        w.wantsRetire = true;
+        w.retireReason = 'memory';
+      }
     }
   }
 
   /**
    * Reconcile toward `numWorkers` current-generation workers:
-   * 1. spawn the missing ones (unless a crash loop is backing off);
-   * 2. stop the oldest surplus (TTOU, WINCH);
-   * 3. replace outdated workers (HUP) and those that asked to go (max-requests) only while more
-   *    workers are serving than needed, so a replacement is ready before its predecessor stops.
+   * 1. stop booting workers of an older generation (a newer reload superseded them);
+   * 2. stop the oldest surplus (TTOU, scale, WINCH);
+   * 3. replace outdated workers (HUP) and those that asked to go (max-requests, memory) only
+   *    while more workers are serving than needed, so a replacement is ready before its
+   *    predecessor stops serving;
+   * 4. spawn the missing ones (unless a crash loop is backing off).
    */
   private async manageWorkers(): Promise<void> {
     const all = [...this.workers.values()].filter((w) => w.state !== 'exited').sort((a, b) => a.age - b.age);
@@ -326,14 +463,24 @@ export class Arbiter {
       this.retire(w, w.wantsRetire ? (w.retireReason ?? 'retire') : 'reload');
       serving--;
     }
-    const missing = this.numWorkers - counted.length;
-    if (missing > 0 && this.backoff.ready()) {
-      for (let i = 0; i < missing; i++) await this.spawn();
+    const missing = this.numWorkers - Math.min(counted.length, this.numWorkers);
+    if (missing > 0 && this.backoff.ready()) for (let i = 0; i < missing; i++) await this.spawn();
+    await this.checkReady();
+  }
+
+  /** Announce readiness once; answer `ldsup reload` once its generation is fully up. */
+  private async checkReady(): Promise<void> {
+    const live = [...this.workers.values()].filter((w) => w.state !== 'exited');
+    const current = live.filter((w) => w.state === 'ready' && w.generation === this.generation).length;
+    const settled = current >= this.numWorkers && !live.some((w) => w.generation < this.generation);
+    if (settled && this.pendingReloads.length > 0) {
+      for (const p of this.pendingReloads.splice(0)) p.reply({ ok: true, generation: p.generation, workers: current });
     }
-    if (!this.announcedReady && this.numWorkers > 0 && all.filter((w) => w.state === 'ready').length >= this.numWorkers) {
+    if (!this.announcedReady && this.numWorkers > 0 && current >= this.numWorkers) {
       this.announcedReady = true;
       this.log.info(`Ready: ${this.numWorkers} worker${this.numWorkers === 1 ? '' : 's'} serving (master ${process.pid})`);
       await runHook(this.hooks, 'whenReady', this.log, {}, this.server);
+      this.deps.onReady?.();
     }
   }
 
@@ -347,18 +494,17 @@ export class Arbiter {
   private async spawn(): Promise<void> {
     const s = this.settings;
     const max = s.maxRequests > 0 ? s.maxRequests + Math.floor(Math.random() * (s.maxRequestsJitter + 1)) : 0;
-    const w = new WorkerHandle(++this.workerAge, this.generation, max);
+    const w = new WorkerHandle(++this.workerAge, this.generation, max, this.listeners.length);
     await runHook(this.hooks, 'preFork', this.log, {}, this.server, w.info);
     spawnWorker(w, {
-      listenFds: this.deps.listeners.map((l) => l.fd),
+      listenFds: this.listeners.map((l) => l.fd),
       env: process.env,
       onMessage: (worker, msg) => this.enqueue({ kind: 'message', worker, msg }),
       onExit: (worker, code, signal) => this.enqueue({ kind: 'exit', worker, code, signal }),
     });
-    if (w.pid) {
-      this.workers.set(w.pid, w);
-      this.log.info(`Booting worker with pid: ${w.pid}`);
-    }
+    if (!w.pid) return;
+    this.workers.set(w.pid, w);
+    this.log.info(`Booting worker with pid: ${w.pid}`);
   }
 
   // ---- stopping --------------------------------------------------------------------------
@@ -368,10 +514,9 @@ export class Arbiter {
    * the rest, reap again. An INT/QUIT during a graceful stop turns it into a quick one.
    */
   async stop(graceful: boolean): Promise<void> {
-    const sig: NodeJS.Signals = graceful ? 'SIGTERM' : 'SIGQUIT';
     for (const w of this.workers.values()) {
       w.state = 'retiring';
-      w.kill(sig);
+      w.kill(graceful ? 'SIGTERM' : 'SIGQUIT');
     }
     let deadline = Date.now() + this.settings.gracefulTimeout * 1000;
     let quick = !graceful;
@@ -379,6 +524,7 @@ export class Arbiter {
       await this.waitForEvents(Math.min(100, Math.max(1, deadline - Date.now())));
       for (const e of this.takeEvents()) {
         if (e.kind === 'exit') await this.reapWorker(e.worker, e.code, e.signal).catch(() => {});
+        else if (e.kind === 'control') e.reply({ ok: false, error: 'the master is shutting down' });
         else if (e.kind === 'signal' && (e.name === 'SIGINT' || e.name === 'SIGQUIT') && !quick) {
           quick = true;
           this.log.info('Quick shutdown requested');
@@ -398,7 +544,9 @@ export class Arbiter {
   /** Stop workers, close sockets, say why, remove the pidfile, run onExit; returns the exit status. */
   private async halt(reason: string | null, status: number, graceful: boolean): Promise<number> {
     await this.stop(graceful);
-    closeListeners(this.deps.listeners, true);
+    for (const p of this.pendingReloads.splice(0)) p.reply({ ok: false, error: 'the master stopped' });
+    // A unix socket path stays while another master (USR2 parent or child) serves on it.
+    closeListeners(this.listeners, !this.reexecPid && !this.parentPid);
     await this.deps.relay.close();
     const say = status === 0 ? this.log.info : this.log.error;
     say('Shutting down: Master');

@@ -15,6 +15,9 @@ import { applyEnv, runMaster } from './master.js';
 import { SETTINGS, optionName } from './settings.js';
 import { shellSplit } from './shell-split.js';
 import { stopMaster } from './stop.js';
+import { DaemonReporter, daemonize } from './daemon.js';
+import { control, controlPath, type ControlRequest } from './control.js';
+import './startup.js';
 import { VERSION } from './version.js';
 
 const red = new Chalk({ level: process.stderr.isTTY && !process.env.NO_COLOR ? 1 : 0 }).red;
@@ -94,9 +97,12 @@ async function serve(app: string | undefined, opts: Record<string, unknown>): Pr
   try {
     resolved = await load(opts, app);
   } catch (err) {
+    new DaemonReporter().failed(oneLine(err));
     fail(oneLine(err));
   }
   const { settings, hooks } = resolved;
+  if (settings.daemon && process.env.LDSUP_DAEMONIZED !== '1') process.exit(await daemonize());
+  const daemon = new DaemonReporter();
   if (settings.chdir !== process.cwd()) process.chdir(settings.chdir);
   process.title = `ldsup: master [${settings.name}]`;
   applyEnv(settings);
@@ -112,11 +118,14 @@ async function serve(app: string | undefined, opts: Record<string, unknown>): Pr
         applyEnv(next.settings);
         return next;
       },
+      onReady: () => daemon.ready(),
     });
   } catch (err) {
     const status = (err as { status?: number }).status;
+    daemon.failed(oneLine(err));
     fail(oneLine(err), typeof status === 'number' ? status : EXIT.ERROR);
   }
+  if (status !== 0) daemon.failed(`the master stopped with exit status ${status} before its workers were ready (see the error log)`);
   process.exit(status);
 }
 
@@ -154,6 +163,45 @@ async function stop(opts: Record<string, unknown>): Promise<void> {
   }
 }
 
+/** The pidfile named by -p, or by the (discovered) config. */
+async function pidfileOf(opts: Record<string, unknown>): Promise<{ pidfile: string; gracefulTimeout: number }> {
+  if (opts.pid) return { pidfile: path.resolve(opts.pid as string), gracefulTimeout: 30 };
+  let settings;
+  try {
+    ({ settings } = await load({ config: opts.config }, undefined));
+  } catch (err) {
+    fail(oneLine(err));
+  }
+  if (!settings.pidfile) fail('no pidfile to find the master by: give -p PIDFILE, or set "pidfile" in the config');
+  return { pidfile: settings.pidfile, gracefulTimeout: settings.gracefulTimeout };
+}
+
+/** status / reload / scale: one request over the master's control socket. */
+async function ask(opts: Record<string, unknown>, req: ControlRequest, timeoutMs: number) {
+  const { pidfile } = await pidfileOf(opts);
+  try {
+    const reply = await control(controlPath(pidfile), req, timeoutMs);
+    if (!reply.ok) fail(reply.error);
+    return reply;
+  } catch (err) {
+    fail(oneLine(err));
+  }
+}
+
+function printStatus(s: Record<string, any>): void {
+  const mb = (b: number) => `${(b / 1048576).toFixed(1)} MB`;
+  const m = s.master;
+  const lines = [
+    `master  pid ${m.pid}  up ${m.uptimeS} s  rss ${mb(m.rssBytes)}  workers wanted ${m.workersWanted}  generation ${m.generation}`,
+    `        listening ${m.listening.join(', ')}`,
+    ...s.workers.map((w: any) => `worker  pid ${w.pid}  age ${w.age}  ${w.state.padEnd(8)}  up ${w.ageS} s  requests ${w.requests}  rss ${mb(w.rssBytes)}`),
+  ];
+  const ld = s.launchdarkly;
+  const age = ld.lastUpdateAgeMs === null ? 'never' : `${(ld.lastUpdateAgeMs / 1000).toFixed(1)} s ago`;
+  lines.push(`flags   mode ${ld.mode}  source ${ld.source}  initialized ${ld.initialized}  connected ${ld.connected}  ${ld.flagCount} flags  last update ${age}${ld.lastError ? `  error: ${ld.lastError}` : ''}`);
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
 const program = new Command('ldsup')
   .description('A gunicorn-style process supervisor for Node.js HTTP apps, with LaunchDarkly flags built in.')
   .version(VERSION, '-v, --version')
@@ -173,6 +221,34 @@ program
   .option('--timeout <seconds>', 'how long to wait for the master to exit')
   .exitOverride()
   .action((opts: Record<string, unknown>) => stop(opts));
+
+const target = (cmd: Command) => cmd.option('-p, --pid <file>', 'pidfile of the master').option('-c, --config <file>', 'config file whose "pidfile" names the master').exitOverride();
+
+target(program.command('status'))
+  .description("show the master, its workers and LaunchDarkly's state")
+  .option('--json', 'machine-readable output')
+  .action(async (opts: Record<string, unknown>) => {
+    const reply = await ask(opts, { cmd: 'status' }, 10_000);
+    const { ok: _ok, ...body } = reply;
+    if (opts.json) process.stdout.write(JSON.stringify(body, null, 2) + '\n');
+    else printStatus(body);
+  });
+
+target(program.command('reload'))
+  .description('reload (HUP) and wait until the new workers are ready, or report why not')
+  .option('--timeout <seconds>', 'how long to wait', '120')
+  .action(async (opts: Record<string, unknown>) => {
+    const reply = await ask(opts, { cmd: 'reload' }, Number(opts.timeout) * 1000);
+    process.stderr.write(`ldsup: reloaded: generation ${reply.generation}, ${reply.workers} workers ready\n`);
+  });
+
+target(program.command('scale'))
+  .description('set the number of workers: N, +N or -N (as TTIN/TTOU)')
+  .argument('<count>', 'N, +N or -N')
+  .action(async (count: string, opts: Record<string, unknown>) => {
+    const reply = await ask(opts, { cmd: 'scale', value: count }, 10_000);
+    process.stderr.write(`ldsup: workers wanted: ${reply.workers}\n`);
+  });
 
 for (const [name, print] of [
   ['check', false],

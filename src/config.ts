@@ -48,21 +48,39 @@ const loadModule: Loader = async (filepath) => {
     // makes Node evaluate the edited file again on reload (the old copy stays in memory: tiny).
     if (ext === '.cjs' || (ext === '.js' && !isEsm(filepath))) {
       const jiti = createJiti(import.meta.url, { alias: { ldsup: selfEntry() }, moduleCache: false, fsCache: false });
+      return commonJsExports(await jiti.import(filepath));
+    }
+    try {
+      const mod = (await import(`${pathToFileURL(filepath).href}?ldsup=${++generation}`)) as { default?: unknown };
+      return mod.default;
+    } catch (err) {
+      // `import { defineConfig } from 'ldsup'` where the project has no ldsup installed (npx,
+      // global install): only jiti can alias the name to this copy.
+      if (!isLdsupNotFound(err)) throw err;
+      const jiti = createJiti(import.meta.url, { alias: { ldsup: selfEntry() }, moduleCache: false, fsCache: false });
       return defaultExport(await jiti.import(filepath));
     }
-    const mod = (await import(`${pathToFileURL(filepath).href}?ldsup=${++generation}`)) as { default?: unknown };
-    return mod.default;
   }
   const jiti = createJiti(import.meta.url, { alias: { ldsup: selfEntry() }, moduleCache: false });
-  return defaultExport(await jiti.import(filepath));
+  const mod = await jiti.import(filepath);
+  return ext === '.cts' ? commonJsExports(mod) : defaultExport(mod);
 };
 
+const isLdsupNotFound = (err: unknown): boolean =>
+  (err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && /Cannot find package 'ldsup'/.test((err as Error).message);
+
+const hasDefault = (mod: unknown): mod is { default: unknown } => mod !== null && typeof mod === 'object' && 'default' in mod;
+
 /**
- * The default export (`module.exports` for CommonJS). Not jiti's `{ default: true }`, which falls
- * back to the namespace: a TS file with only named exports would then pass as a config object,
- * where the same file as .mjs "exports nothing".
+ * An ES module's default export. Not jiti's `{ default: true }`, which falls back to the
+ * namespace: a TS file with only named exports would then pass as a config object, where the
+ * same file as .mjs "exports nothing". `in`, not `.default`: jiti's interop proxy answers
+ * `.default` with the namespace itself.
  */
-const defaultExport = (mod: unknown): unknown => (mod as { default?: unknown } | null)?.default;
+const defaultExport = (mod: unknown): unknown => (hasDefault(mod) ? mod.default : undefined);
+
+/** A CommonJS module's `module.exports` (jiti wraps it as `default`, or not, depending on how it required it). */
+const commonJsExports = (mod: unknown): unknown => (hasDefault(mod) ? mod.default : mod);
 
 /** Is a .js file ESM? (nearest package.json says "type": "module") */
 function isEsm(file: string): boolean {
@@ -94,6 +112,8 @@ export async function loadConfigFile(explicit: string | undefined, cwd: string):
     loaders: { '.ts': loadModule, '.mts': loadModule, '.cts': loadModule, '.js': loadModule, '.mjs': loadModule, '.cjs': loadModule },
     searchStrategy: 'project',
     cache: false,
+    // A found config that exports nothing is an error (below), not skipped for the next one.
+    ignoreEmptySearchPlaces: false,
   });
   let result;
   if (explicit) {
@@ -105,8 +125,10 @@ export async function loadConfigFile(explicit: string | undefined, cwd: string):
     } catch (err) {
       throw new ConfigError(`cannot load config file ${file}: ${describeLoadError(err, file)}`, { cause: err });
     }
-    if (!result || result.isEmpty || result.config === undefined || result.config === null)
-      throw new ConfigError(`config file ${file} exports nothing (expected a default export: export default defineConfig({...}))`);
+    if (!result || result.isEmpty || result.config === undefined || result.config === null) {
+      if (isBlank(file)) return { filepath: file, config: {} };
+      throw new ConfigError(exportsNothing(file));
+    }
   } else {
     try {
       result = await explorer.search(cwd);
@@ -115,13 +137,29 @@ export async function loadConfigFile(explicit: string | undefined, cwd: string):
       throw new ConfigError(`cannot load config file ${file}: ${describeLoadError(err, file)}`, { cause: err });
     }
     if (!result) return { filepath: null, config: {} };
-    if (result.isEmpty || result.config == null)
-      throw new ConfigError(`config file ${result.filepath} exports nothing (expected a default export: export default defineConfig({...}))`);
+    if (result.isEmpty || result.config == null) {
+      if (isBlank(result.filepath)) return { filepath: result.filepath, config: {} };
+      throw new ConfigError(exportsNothing(result.filepath));
+    }
   }
   const config = result.config as unknown;
   if (typeof config !== 'object' || Array.isArray(config))
     throw new ConfigError(`config file ${result.filepath} must export an object, found ${describe(config)}`);
   return { filepath: result.filepath, config: config as Record<string, unknown> };
+}
+
+function exportsNothing(file: string): string {
+  if (path.basename(file) === 'package.json') return `config file ${file} has no "ldsup" key`;
+  return `config file ${file} exports nothing (expected a default export: export default defineConfig({...}))`;
+}
+
+/** An empty config file is an empty config (no settings), like an empty gunicorn.conf.py. */
+function isBlank(file: string): boolean {
+  try {
+    return fs.readFileSync(file, 'utf8').trim() === '';
+  } catch {
+    return false;
+  }
 }
 
 /** One line that says why a config module could not be loaded, with the line number when known. */

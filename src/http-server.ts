@@ -21,6 +21,7 @@ export interface ServeOptions {
   backlog: number;
   keepAliveMs: number;
   handler: http.RequestListener;
+  limits: { requestLine: number; fields: number; fieldSize: number; headersTimeoutMs: number };
   /** Called after each response is finished or the connection dropped. */
   onDone?: (req: http.IncomingMessage, res: http.ServerResponse, startedAt: bigint) => void;
 }
@@ -46,7 +47,18 @@ export class HttpServing {
   }
 
   private listenOne(fd: number): Promise<void> {
-    const server = http.createServer({ keepAliveTimeout: this.opts.keepAliveMs }, (req, res) => this.onRequest(req, res));
+    const lim = this.opts.limits;
+    const server = http.createServer(
+      {
+        keepAliveTimeout: this.opts.keepAliveMs,
+        headersTimeout: lim.headersTimeoutMs,
+        requestTimeout: Math.max(300_000, lim.headersTimeoutMs),
+        // Node checks header/request timeouts on this interval; 30 s by default is too coarse.
+        connectionsCheckingInterval: Math.min(1000, Math.max(100, lim.headersTimeoutMs / 2)),
+        maxHeaderSize: Math.max(16384, lim.requestLine + 4096),
+      },
+      (req, res) => this.onRequest(req, res),
+    );
     server.on('connection', (s: Socket) => {
       this.conns.set(s, { active: 0, idleSince: Date.now() });
       s.once('close', () => {
@@ -71,8 +83,24 @@ export class HttpServing {
     });
   }
 
+  /** gunicorn's request limits; a status code when the request breaks one. */
+  private overLimit(req: http.IncomingMessage): number {
+    const lim = this.opts.limits;
+    if (lim.requestLine > 0 && req.method!.length + req.url!.length + 10 > lim.requestLine) return 414;
+    const raw = req.rawHeaders;
+    if (raw.length / 2 > lim.fields) return 431;
+    if (lim.fieldSize > 0) for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length + raw[i + 1]!.length + 2 > lim.fieldSize) return 431;
+    return 0;
+  }
+
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     const startedAt = process.hrtime.bigint();
+    const over = this.overLimit(req);
+    if (over) {
+      res.writeHead(over, { 'Content-Type': 'text/plain', Connection: 'close' });
+      res.end(over === 414 ? 'Request Line is too large\n' : 'Request Header Fields Too Large\n');
+      return;
+    }
     const st = this.conns.get(req.socket);
     if (st) st.active++;
     this.inflight++;

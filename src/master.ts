@@ -1,7 +1,8 @@
 /**
  * Start-up of the master, in gunicorn's order, then the arbiter's loop:
- * env → nworkersChanged → flags (LaunchDarkly or the offline file) → preload (import the app,
- * run the preload hook) → pidfile check → onStarting → bind → pidfile → workers → whenReady.
+ * env → flags (LaunchDarkly or the offline file) → preload (import the app, run the preload
+ * hook) → pidfile check → onStarting → bind (or inherit the sockets after USR2) → pidfile →
+ * control socket → workers → whenReady.
  * Every failure before the first worker exists is one clear line and exit 1, with nothing left
  * behind (no socket, no pidfile, no worker).
  */
@@ -9,13 +10,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Arbiter } from './arbiter.js';
-import { EXIT, HaltError, oneLine } from './errors.js';
+import { ControlServer, controlPath } from './control.js';
+import { HaltError, oneLine } from './errors.js';
 import { runHook } from './hooks.js';
 import { FlagRelay, resolveLaunchDarklySettings } from './launchdarkly/index.js';
 import { appExport, importApp } from './loader.js';
 import type { Logger } from './log.js';
 import { Pidfile } from './pidfile.js';
-import { closeListeners, createListeners, describeListeners, type Listener } from './sockets.js';
+import { inherited } from './reexec.js';
+import { adopt, closeListeners, createListeners, describeListeners, type Listener } from './sockets.js';
 import type { Hooks, ResolvedSettings } from './types.js';
 import { VERSION } from './version.js';
 
@@ -25,7 +28,10 @@ export interface MasterOptions {
   settings: ResolvedSettings;
   hooks: Hooks;
   log: Logger;
+  /** Re-reads the configuration for HUP. */
   reloadConfig?: () => Promise<{ settings: ResolvedSettings; hooks: Hooks }>;
+  /** Called once all first workers are ready (daemon mode reports it to the waiting parent). */
+  onReady?: () => void;
 }
 
 /** Puts the config's `env` into this process (workers inherit it). */
@@ -49,12 +55,15 @@ export async function preloadApp(settings: ResolvedSettings, hooks: Hooks, log: 
 export async function runMaster(opts: MasterOptions): Promise<number> {
   const { settings, hooks, log } = opts;
   if (!settings.app) throw new StartError('No application module specified (give [app] or set "app" in the config).');
+  const fromUsr2 = inherited(process.env);
   log.info(`Starting ldsup ${VERSION}`);
   const relay = new FlagRelay(resolveLaunchDarklySettings(settings.launchdarkly), log);
   let listeners: Listener[] = [];
-  // Private to this user (mkdtemp makes it 0700): timeout stacks, the control socket.
-  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ldsup-'));
   let pidfile: Pidfile | null = null;
+  const control = new ControlServer((req) => arbiter!.request(req));
+  let arbiter: Arbiter | null = null;
+  // Private to this user (mkdtemp makes it 0700): timeout stacks.
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ldsup-'));
   try {
     relay.start();
     // Workers start with the flag data already there: wait for the first full set (offline: the
@@ -65,24 +74,50 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
     if (outcome === 'timeout') log.warning(`No flag data from LaunchDarkly after ${ld.startWait} s; workers start with flag defaults and get the data when it arrives`);
     const preload = settings.preload ? await preloadApp(settings, hooks, log) : undefined;
     if (settings.pidfile) {
-      pidfile = new Pidfile(settings.pidfile);
+      // A USR2 child writes <pidfile>.2 until its old master has gone.
+      pidfile = new Pidfile(fromUsr2 ? `${settings.pidfile}.2` : settings.pidfile);
       pidfile.check();
     }
     await runHook(hooks, 'onStarting', log, { critical: true }, { pid: process.pid, settings, log, workers: () => [] });
-    listeners = await createListeners(settings.bind);
+    listeners = fromUsr2 ? fromUsr2.fds.map((fd, i) => adopt(settings.bind[i] ?? `fd://${fd}`, fd)) : await createListeners(settings.bind);
     log.info(`Listening at: ${describeListeners(listeners)} (${process.pid})`);
     pidfile?.write();
-    const arbiter = new Arbiter({ settings, hooks, log, listeners, relay, preload, pidfile, runDir, reloadConfig: opts.reloadConfig });
+    if (pidfile) await control.listen(controlPath(pidfile.file));
+    arbiter = new Arbiter({
+      settings,
+      hooks,
+      log,
+      listeners,
+      relay,
+      preload,
+      pidfile,
+      runDir,
+      parentPid: fromUsr2?.parentPid,
+      onReady: opts.onReady,
+      reload: opts.reloadConfig && (() => reload(opts.reloadConfig!, log)),
+      onPromoted: async () => {
+        if (!pidfile || !settings.pidfile) return;
+        pidfile.rename(settings.pidfile);
+        await control.listen(controlPath(settings.pidfile)).catch((err) => log.error(`control socket: ${oneLine(err)}`));
+      },
+    });
     return await arbiter.run();
   } catch (err) {
-    closeListeners(listeners, true);
+    closeListeners(listeners, !fromUsr2);
     pidfile?.unlink();
     await relay.close();
     if (err instanceof HaltError) throw err;
     throw err instanceof StartError ? err : new StartError(oneLine(err), { cause: err });
   } finally {
+    await control.close();
     fs.rmSync(runDir, { recursive: true, force: true });
   }
 }
 
-export { EXIT };
+/** HUP: the new config, env applied, and (with preload) the app re-imported and preload re-run. */
+async function reload(read: NonNullable<MasterOptions['reloadConfig']>, log: Logger) {
+  const next = await read();
+  if (!next.settings.app) throw new Error('No application module specified');
+  const preload = next.settings.preload ? await preloadApp(next.settings, next.hooks, log, true) : undefined;
+  return { ...next, preload };
+}

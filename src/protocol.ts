@@ -43,7 +43,8 @@ export type FromWorker =
   | { t: 'hello' }
   | { t: 'ready' }
   | { t: 'hb'; requests: number; rss: number }
-  | { t: 'retire'; reason: 'max-requests' | 'memory' };
+  | { t: 'retire'; reason: 'max-requests' | 'memory' }
+  | { t: 'boot-error'; message: string };
 
 export const isMsg = (m: unknown): m is { t: string } =>
   typeof m === 'object' && m !== null && typeof (m as { t?: unknown }).t === 'string';

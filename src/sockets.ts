@@ -122,14 +122,26 @@ async function removeStaleUnixSocket(p: string): Promise<void> {
   fs.unlinkSync(p);
 }
 
-/** Binds every address, or none: on failure the ones already bound are closed again. */
-export async function createListeners(specs: string[]): Promise<Listener[]> {
+/**
+ * Binds every address, or none: on failure the ones bound here are closed again. On HUP,
+ * `keep` holds the current listeners: an address still wanted keeps its socket.
+ */
+export async function createListeners(specs: string[], keep: Listener[] = []): Promise<Listener[]> {
   const done: Listener[] = [];
+  const fresh: Listener[] = [];
   try {
-    for (const s of specs) done.push(await bindOne(s));
+    for (const s of specs) {
+      const same = keep.find((l) => l.spec === s);
+      if (same) done.push(same);
+      else {
+        const l = await bindOne(s);
+        done.push(l);
+        fresh.push(l);
+      }
+    }
     return done;
   } catch (err) {
-    closeListeners(done, true);
+    closeListeners(fresh, true);
     throw err;
   }
 }

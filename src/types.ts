@@ -193,6 +193,18 @@ export interface Settings {
   maxRequests?: number;
   /** Add up to this many to each worker's maxRequests, drawn per worker. */
   maxRequestsJitter?: number;
+  /** Recycle a worker whose RSS exceeds this many MB, replacement first (0 = off). */
+  maxMemory?: number;
+  /** Detach from the terminal; the command returns once the workers are ready. */
+  daemon?: boolean;
+  /** Longest request line in bytes (gunicorn default 4094); longer gets 414. */
+  limitRequestLine?: number;
+  /** Most header fields per request (default 100); more gets 431. */
+  limitRequestFields?: number;
+  /** Largest header field in bytes (default 8190); larger gets 431. */
+  limitRequestFieldSize?: number;
+  /** Seconds a client may take to send its request headers (default 30); then 408. */
+  headersTimeout?: number;
   /** listen() backlog (default 2048). */
   backlog?: number;
   /** Seconds an idle keep-alive connection stays open (default 5). */
@@ -223,6 +235,12 @@ export interface ResolvedSettings {
   name: string;
   maxRequests: number;
   maxRequestsJitter: number;
+  maxMemory: number;
+  daemon: boolean;
+  limitRequestLine: number;
+  limitRequestFields: number;
+  limitRequestFieldSize: number;
+  headersTimeout: number;
   backlog: number;
   keepAlive: number;
   launchdarkly: LaunchDarklyConfig;

@@ -104,6 +104,7 @@ async function boot(init: InitMsg): Promise<void> {
     backlog: s.backlog,
     keepAliveMs: s.keepAlive * 1000,
     handler: wrapHandler(handler, init.maxRequests),
+    limits: { requestLine: s.limitRequestLine, fields: s.limitRequestFields, fieldSize: s.limitRequestFieldSize, headersTimeoutMs: s.headersTimeout * 1000 },
     onDone: (req, res, t0) => {
       access?.log(req, res, t0);
       if (hooks.postRequest) runSync('postRequest', () => hooks.postRequest!(ctx!, req, res));
@@ -147,7 +148,10 @@ function bootFailed(err: unknown): void {
   const code = err instanceof AppLoadError ? err.exitCode : EXIT.WORKER_BOOT_ERROR;
   log.error(`Exception in worker process: ${oneLine(err)}`);
   if (err instanceof Error && err.stack) log.debug(err.stack);
-  process.exit(code);
+  // Tell the master why before leaving (the message must be flushed before exit).
+  if (!process.connected) process.exit(code);
+  setTimeout(() => process.exit(code), 1000).unref();
+  process.send!({ t: 'boot-error', message: oneLine(err) }, () => process.exit(code));
 }
 
 /** TERM: finish in-flight work and leave. QUIT/INT: leave now. */

@@ -33,11 +33,16 @@ export class WorkerHandle implements WorkerInfo {
   abortedAt = 0;
   proc: ChildProcess | null = null;
 
+  /** The worker's own message when it failed to boot. */
+  bootError: string | null = null;
+
   constructor(
     readonly age: number,
     /** Config generation (incremented by every HUP): older generations are replaced. */
-    readonly generation: number,
+    public generation: number,
     readonly maxRequests: number,
+    /** How many listen sockets it inherits (fds 4, 5, …). */
+    readonly listenerCount: number,
   ) {}
 
   get info(): WorkerInfo {
