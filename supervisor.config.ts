@@ -14,6 +14,8 @@ export default defineConfig({
   app: './examples/app.ts',
   bind: '0.0.0.0:8000',
   workers: 2,
+  // `npx ldsup stop` (and status, reload, scale) find the master through it.
+  pidfile: './ldsup.pid',
   launchdarkly: {
     flagsFile: './examples/flags.json',
   },

@@ -20,7 +20,8 @@ async function distinctPids(port: number, n: number): Promise<Set<number>> {
 
 test('serves the example app from supervisor.config.ts with --preload: / and /flag from every worker', async () => {
   const port = await freePort();
-  const l = start(['--config', 'supervisor.config.ts', '--preload', '-b', `127.0.0.1:${port}`]);
+  const pidfile = path.join(tmpDir(), 'ldsup.pid');
+  const l = start(['--config', 'supervisor.config.ts', '--preload', '-b', `127.0.0.1:${port}`, '-p', pidfile]);
   await l.ready();
   expect(l.output).toMatch(/Starting ldsup \d+\.\d+\.\d+/);
   expect(l.output).toContain(`Listening at: http://127.0.0.1:${port} (${l.pid})`);
