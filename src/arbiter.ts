@@ -11,7 +11,7 @@ import { Backoff } from './backoff.js';
 import type { ControlReply, ControlRequest } from './control.js';
 import { EXIT, HaltError, oneLine } from './errors.js';
 import { runHook } from './hooks.js';
-import type { FlagRelay } from './launchdarkly/index.js';
+import type { FlagRelay } from './launchdarkly/relay.js';
 import type { Logger } from './log.js';
 import type { Pidfile } from './pidfile.js';
 import type { FromWorker } from './protocol.js';

@@ -258,7 +258,8 @@ for (const [name, print] of [
     .description(print ? 'print the resolved settings, then check' : 'load and validate the config and import the app, then exit')
     .argument('[app]')
     .exitOverride()
-    .action((app: string | undefined, opts: Record<string, unknown>) => check(app, opts, print));
+    // `ldsup -w 2 check app`: options given before the subcommand count too (after it, they win).
+    .action((app: string | undefined, opts: Record<string, unknown>) => check(app, { ...program.opts(), ...opts }, print));
 }
 
 try {

@@ -47,8 +47,13 @@ export interface Exit {
 export class Ldsup {
   readonly proc: ChildProcess;
   output = '';
+  /** stdout and stderr alone (`output` interleaves both). */
+  stdout = '';
+  stderr = '';
   private exitInfo: Exit | null = null;
   private readonly exited: Promise<Exit>;
+  /** Resolves when stdout and stderr are closed too ('exit' can come before the last output). */
+  readonly closed: Promise<void>;
   private waiters: (() => void)[] = [];
 
   constructor(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
@@ -63,8 +68,9 @@ export class Ldsup {
       this.output += b.toString();
       for (const w of this.waiters.splice(0)) w();
     };
-    this.proc.stdout!.on('data', onData);
-    this.proc.stderr!.on('data', onData);
+    this.proc.stdout!.on('data', (b: Buffer) => ((this.stdout += b.toString()), onData(b)));
+    this.proc.stderr!.on('data', (b: Buffer) => ((this.stderr += b.toString()), onData(b)));
+    this.closed = new Promise((resolve) => this.proc.once('close', () => resolve()));
     this.exited = new Promise((resolve) => {
       this.proc.once('exit', (code, signal) => {
         this.exitInfo = { code, signal };
@@ -131,10 +137,15 @@ export function start(args: string[], opts?: { cwd?: string; env?: NodeJS.Proces
 }
 
 /** Runs the CLI to completion (check, stop, bad input). */
-export async function runCli(args: string[], opts?: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<Exit & { output: string }> {
+export async function runCli(
+  args: string[],
+  opts?: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<Exit & { output: string; stdout: string; stderr: string }> {
   const l = new Ldsup(args, opts);
   const exit = await l.waitExit(opts?.timeoutMs ?? CI_TIMEOUT);
-  return { ...exit, output: l.output };
+  // All output, not just what arrived before 'exit' (a leaked worker holding the pipes shows as a timeout).
+  await Promise.race([l.closed, new Promise((_, reject) => setTimeout(() => reject(new Error(`ldsup's stdio stayed open after exit; output:\n${l.output}`)), CI_TIMEOUT).unref())]);
+  return { ...exit, output: l.output, stdout: l.stdout, stderr: l.stderr };
 }
 
 /** Ends everything tests started, by pid (call in afterEach). */

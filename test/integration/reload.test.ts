@@ -1,0 +1,166 @@
+/**
+ * Issue 3, HUP (spec §4): a rolling, ready-gated reload under a steady load loses no request,
+ * replaces every worker, restores the config's worker count (TTIN undone, as gunicorn) and
+ * loads the code on disk. A broken config, a deleted config or app code that throws at import
+ * keeps the old workers serving and the master up (where gunicorn dies: oracle c3/c4).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { CI_TIMEOUT, cleanup, freePort, get, isAlive, runCli, start, tmpDir, waitGone } from '../support/ldsup.js';
+import { describeLoad, load } from '../support/load.js';
+import { control, settled, waitOutput } from '../support/proc.js';
+
+jest.setTimeout(150_000);
+afterEach(cleanup);
+
+const appText = (version: string) =>
+  `export default function handler(req, res) {\n  res.writeHead(200, { 'content-type': 'application/json' });\n  res.end(JSON.stringify({ pid: process.pid, version: ${JSON.stringify(version)} }));\n}\n`;
+
+interface Site {
+  dir: string;
+  port: number;
+  pidfile: string;
+  cfg: string;
+  appFile: string;
+  configText: string;
+}
+
+async function site(workers: number): Promise<Site> {
+  const dir = tmpDir('ldsup-reload-');
+  const port = await freePort();
+  const pidfile = path.join(dir, 'ldsup.pid');
+  const appFile = path.join(dir, 'app.mjs');
+  fs.writeFileSync(appFile, appText('v1'));
+  const cfg = path.join(dir, 'supervisor.config.mjs');
+  const configText = `export default {\n  app: './app.mjs',\n  bind: '127.0.0.1:${port}',\n  workers: ${workers},\n  pidfile: ${JSON.stringify(pidfile)},\n};\n`;
+  fs.writeFileSync(cfg, configText);
+  return { dir, port, pidfile, cfg, appFile, configText };
+}
+
+const pidsOf = async (pidfile: string) => (await control(pidfile, { cmd: 'status' })).workers.map((w) => w.pid).sort();
+
+test('HUP x4 under a steady load: zero failed requests, every worker replaced, count back to the config value, new code served', async () => {
+  const s = await site(2);
+  const l = start(['-c', s.cfg]);
+  await l.ready();
+  // TTIN before the first HUP: the reload must bring the count back to the config's 2.
+  l.signal('SIGTTIN');
+  const three = await settled(s.pidfile, 3);
+  expect(three).toHaveLength(3);
+
+  const run = load({ port: s.port, rate: 250, durationMs: 120_000, sockets: 16 });
+  const everyPid = new Set<number>(three);
+  for (let v = 2; v <= 5; v++) {
+    const before = await pidsOf(s.pidfile);
+    const answeredBefore = run.answered;
+    fs.writeFileSync(s.appFile, appText(`v${v}`));
+    l.signal('SIGHUP');
+    const after = await settled(s.pidfile, 2, before);
+    await Promise.all(before.map((pid) => waitGone(pid, CI_TIMEOUT)));
+    for (const pid of after) {
+      expect(everyPid.has(pid)).toBe(false); // a new process, never one seen before
+      everyPid.add(pid);
+    }
+    // The new generation runs the code now on disk.
+    expect((await get(s.port, '/')).json()).toMatchObject({ version: `v${v}` });
+    // The load really ran across this reload.
+    await waitOutput(l, /Handling signal: hup/);
+    expect(run.answered).toBeGreaterThan(answeredBefore);
+  }
+  const r = await run.stop();
+  expect({ failures: r.failures.length, summary: describeLoad(r) }).toEqual({ failures: 0, summary: expect.any(String) });
+  expect(r.answered).toBe(r.sent);
+  expect(r.versions).toEqual(expect.arrayContaining(['v1', 'v2', 'v3', 'v4', 'v5']));
+  expect(l.output.match(/Hang up: Master/g)).toHaveLength(4);
+  expect(isAlive(l.pid)).toBe(true);
+  const st = await control(s.pidfile, { cmd: 'status' });
+  expect(st.master.workersWanted).toBe(2);
+});
+
+test('HUP with a broken, an invalid or a deleted config file: old workers keep serving, the error names file and reason, the master stays up', async () => {
+  const s = await site(2);
+  const l = start(['-c', s.cfg]);
+  await l.ready();
+  const pids = await pidsOf(s.pidfile);
+
+  const stillServing = async () => {
+    for (let i = 0; i < 6; i++) {
+      const r = await get(s.port, '/');
+      expect(r.status).toBe(200);
+      expect(pids).toContain(r.json<{ pid: number }>().pid);
+    }
+    expect(await pidsOf(s.pidfile)).toEqual(pids);
+    expect(isAlive(l.pid)).toBe(true);
+  };
+
+  // 1. A syntax error.
+  fs.writeFileSync(s.cfg, 'export default {\n  workers: 2,,\n');
+  l.signal('SIGHUP');
+  const m1 = await l.waitFor(/\[ERROR\] Reload failed, keeping the running workers: ([^\n]*)/);
+  expect(m1[1]).toContain(s.cfg);
+  await stillServing();
+
+  // 2. A value of the wrong type, through `ldsup reload`: non-zero exit, the error on stderr.
+  fs.writeFileSync(s.cfg, s.configText.replace('workers: 2', "workers: 'many'"));
+  const r2 = await runCli(['reload', '-p', s.pidfile]);
+  expect(r2.code).not.toBe(0);
+  expect(r2.stderr).toMatch(/ldsup: error: .*workers/);
+  expect(r2.stderr).toContain(s.cfg);
+  await stillServing();
+
+  // 3. The config file deleted.
+  fs.rmSync(s.cfg);
+  const before = (l.output.match(/Reload failed, keeping the running workers/g) ?? []).length;
+  l.signal('SIGHUP');
+  await l.waitFor(new RegExp(`(Reload failed, keeping the running workers[^\\n]*\\n[\\s\\S]*){${before + 1}}`));
+  const last = [...l.output.matchAll(/Reload failed, keeping the running workers: ([^\n]*)/g)].pop()!;
+  expect(last[1]).toContain(s.cfg);
+  expect(last[1]).toMatch(/not exist|not found|ENOENT|no such file/i);
+  await stillServing();
+
+  // Fixed: a HUP works again, every worker new.
+  fs.writeFileSync(s.cfg, s.configText);
+  fs.writeFileSync(s.appFile, appText('v2'));
+  const ok = await runCli(['reload', '-p', s.pidfile]);
+  expect(ok.code).toBe(0);
+  const fresh = await pidsOf(s.pidfile);
+  expect(fresh).toHaveLength(2);
+  for (const pid of fresh) expect(pids).not.toContain(pid);
+  expect((await get(s.port, '/')).json()).toMatchObject({ version: 'v2' });
+});
+
+test('HUP with app code that throws at import: old workers keep serving, the boot error is logged, `ldsup reload` fails; fixed code reloads', async () => {
+  const s = await site(2);
+  const l = start(['-c', s.cfg]);
+  await l.ready();
+  const pids = await pidsOf(s.pidfile);
+
+  fs.writeFileSync(s.appFile, "throw new Error('broken at import v2');\n");
+  l.signal('SIGHUP');
+  const m = await l.waitFor(/\[ERROR\] Reload failed: new workers cannot boot([^\n]*)/);
+  expect(m[1]).toContain('broken at import v2');
+  expect(l.output).toMatch(new RegExp(`Exception in worker process: [^\\n]*${s.appFile.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}[^\\n]*broken at import v2`));
+  for (let i = 0; i < 6; i++) {
+    const r = await get(s.port, '/');
+    expect(r.status).toBe(200);
+    expect(r.json()).toMatchObject({ version: 'v1' });
+    expect(pids).toContain(r.json<{ pid: number }>().pid);
+  }
+  expect(await settled(s.pidfile, 2)).toEqual(pids);
+  expect(isAlive(l.pid)).toBe(true);
+  expect(l.output).not.toContain('Shutting down');
+
+  // The same through `ldsup reload`: a non-zero exit with the reason.
+  const r = await runCli(['reload', '-p', s.pidfile]);
+  expect(r.code).not.toBe(0);
+  expect(r.stderr).toMatch(/ldsup: error: .*broken at import v2/);
+  expect(await settled(s.pidfile, 2)).toEqual(pids);
+
+  // Fixed: the next reload replaces every worker with the new code.
+  fs.writeFileSync(s.appFile, appText('v3'));
+  const ok = await runCli(['reload', '-p', s.pidfile]);
+  expect(ok.code).toBe(0);
+  const fresh = await pidsOf(s.pidfile);
+  for (const pid of fresh) expect(pids).not.toContain(pid);
+  expect((await get(s.port, '/')).json()).toMatchObject({ version: 'v3' });
+});
