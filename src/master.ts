@@ -19,6 +19,7 @@ import { appExport, importApp } from './loader.js';
 import type { Logger } from './log.js';
 import { Pidfile } from './pidfile.js';
 import { inherited } from './reexec.js';
+import { resolveIds } from './privileges.js';
 import { adopt, closeListeners, createListeners, describeListeners, type Listener } from './sockets.js';
 import type { Hooks, ResolvedSettings } from './types.js';
 import { VERSION } from './version.js';
@@ -73,6 +74,8 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
     const outcome = await relay.waitForData(ld.startWait * 1000);
     if (outcome === 'failed' && ld.failOnAuthError) throw new StartError(relay.status().lastError ?? 'LaunchDarkly rejected the SDK key');
     if (outcome === 'timeout') log.warning(`No flag data from LaunchDarkly after ${ld.startWait} s; workers start with flag defaults and get the data when it arrives`);
+    const ids = resolveIds(settings.user, settings.group);
+    if (ids) fs.chownSync(runDir, ids.uid, ids.gid); // workers write timeout stacks there
     const preload = settings.preload ? await preloadApp(settings, hooks, log) : undefined;
     if (settings.pidfile) {
       // A USR2 child writes <pidfile>.2 until its old master has gone.
@@ -82,6 +85,7 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
     await runHook(hooks, 'onStarting', log, { critical: true }, { pid: process.pid, settings, log, workers: () => [] });
     listeners = fromUsr2 ? fromUsr2.fds.map((fd, i) => adopt(settings.bind[i] ?? `fd://${fd}`, fd)) : await createListeners(settings.bind);
     log.info(`Listening at: ${describeListeners(listeners)} (${process.pid})`);
+    if (ids) for (const l of listeners) if (l.address.kind === 'unix') fs.chownSync(l.address.path, ids.uid, ids.gid);
     pidfile?.write();
     if (pidfile) await control.listen(controlPath(pidfile.file));
     arbiter = new Arbiter({

@@ -90,6 +90,15 @@ const str = (v: unknown): string => {
 
 const optionalStr = (v: unknown): string | null => (v === null || v === undefined ? null : str(v));
 
+/** A user or group: a name, or a numeric id (from text too). */
+const principal = (v: unknown, fromText: boolean): string | number | null => {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v;
+  if (typeof v === 'string' && fromText && /^\d+$/.test(v.trim())) return Number(v);
+  if (typeof v === 'string' && /^[a-z_][a-z0-9_.-]*\$?$/i.test(v.trim())) return v.trim();
+  throw new Invalid('a user/group name or a numeric id');
+};
+
 const oneOf =
   <T extends string>(values: readonly T[]) =>
   (v: unknown): T => {
@@ -246,6 +255,8 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'name', flag: '-n, --name <name>', doc: 'Name for process titles.', default: () => 'ldsup', parse: str },
   { key: 'maxRequests', flag: '--max-requests <int>', doc: 'Recycle a worker after this many requests (0 = never).', default: () => 0, parse: int(0) },
   { key: 'maxMemory', flag: '--max-memory <MB>', doc: 'Recycle a worker (gracefully) whose RSS exceeds this many MB (0 = off).', default: () => 0, parse: int(0) },
+  { key: 'user', flag: '-u, --user <user>', doc: 'Workers switch to this user (name or uid) after the sockets are bound; needs root.', default: () => null, parse: principal },
+  { key: 'group', flag: '-g, --group <group>', doc: 'Workers switch to this group (name or gid) after the sockets are bound; needs root.', default: () => null, parse: principal },
   { key: 'daemon', flag: '-D, --daemon', doc: 'Detach; return once the workers are ready (exit 0) or failed to boot (non-zero).', default: () => false, parse: bool },
   { key: 'limitRequestLine', flag: '--limit-request-line <bytes>', doc: 'Longest request line (414 beyond; 0 = unlimited up to the header limit).', default: () => 4094, parse: int(0, 65536) },
   { key: 'limitRequestFields', flag: '--limit-request-fields <int>', doc: 'Most header fields in a request (431 beyond).', default: () => 100, parse: int(1, 32768) },

@@ -197,6 +197,10 @@ export interface Settings {
   maxMemory?: number;
   /** Detach from the terminal; the command returns once the workers are ready. */
   daemon?: boolean;
+  /** Workers run as this user (name or uid), switched to after binding (needs root). */
+  user?: string | number;
+  /** Workers run as this group (name or gid), switched to after binding (needs root). */
+  group?: string | number;
   /** Longest request line in bytes (gunicorn default 4094); longer gets 414. */
   limitRequestLine?: number;
   /** Most header fields per request (default 100); more gets 431. */
@@ -237,6 +241,8 @@ export interface ResolvedSettings {
   maxRequestsJitter: number;
   maxMemory: number;
   daemon: boolean;
+  user: string | number | null;
+  group: string | number | null;
   limitRequestLine: number;
   limitRequestFields: number;
   limitRequestFieldSize: number;

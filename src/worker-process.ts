@@ -23,6 +23,7 @@ import { createLogger, type Logger } from './log.js';
 import { isMsg, type InitMsg, type ToWorker } from './protocol.js';
 import { enableCompileCache } from './runtime.js';
 import { startWatchdog } from './watchdog.js';
+import { dropPrivileges, resolveIds } from './privileges.js';
 import type { Hooks, WorkerContext } from './types.js';
 
 enableCompileCache();
@@ -96,9 +97,12 @@ async function boot(init: InitMsg): Promise<void> {
   ld = await createWorkerClient(ldSettings, flagChannel, init.flags, log);
   ctx = { pid: process.pid, age: init.age, log, ld, preload: init.preload, settings: s };
   await runHook(hooks, 'postFork', log, { critical: true }, ctx);
+  // Files are opened before privileges are dropped (as gunicorn's workers inherit them).
+  if (s.accessLog) access = createAccessLog(s.accessLog, s.accessLogFormat);
+  const ids = resolveIds(s.user, s.group);
+  if (ids) dropPrivileges(ids);
   const file = s.app!;
   const handler = await resolveHandler(appExport(await importApp(file), file), ctx, file);
-  if (s.accessLog) access = createAccessLog(s.accessLog, s.accessLogFormat);
   serving = new HttpServing({
     fds: init.listenFds,
     backlog: s.backlog,

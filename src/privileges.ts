@@ -1,0 +1,52 @@
+/**
+ * `user` / `group` (gunicorn's): the master binds as root, workers switch to an unprivileged
+ * user and group before they import the app, so app code never runs as root.
+ */
+import fs from 'node:fs';
+
+export interface Ids {
+  uid: number;
+  gid: number;
+}
+
+/** Looks a name up in /etc/passwd or /etc/group (field 2 is the id); numbers pass through. */
+function lookup(file: string, name: string | number): string[] | null {
+  let text = '';
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (f[0] === String(name) || (typeof name === 'number' && f[2] === String(name))) return f;
+  }
+  return null;
+}
+
+/** Resolves the configured user/group to ids, or null when neither is set. Throws a one-line error. */
+export function resolveIds(user: string | number | null, group: string | number | null): Ids | null {
+  if (user === null && group === null) return null;
+  if (process.getuid?.() !== 0) throw new Error(`--user/--group need root to switch workers to another user (running as uid ${process.getuid?.()})`);
+  let uid = process.getuid!();
+  let gid = process.getgid!();
+  if (user !== null) {
+    const pw = lookup('/etc/passwd', user);
+    if (!pw && typeof user === 'string') throw new Error(`unknown user "${user}" (--user)`);
+    uid = pw ? Number(pw[2]) : (user as number);
+    gid = pw ? Number(pw[3]) : gid;
+  }
+  if (group !== null) {
+    const gr = lookup('/etc/group', group);
+    if (!gr && typeof group === 'string') throw new Error(`unknown group "${group}" (--group)`);
+    gid = gr ? Number(gr[2]) : (group as number);
+  }
+  return { uid, gid };
+}
+
+/** In a worker: drop supplementary groups, then the group, then the user (order matters). */
+export function dropPrivileges(ids: Ids): void {
+  process.setgroups?.([ids.gid]);
+  process.setgid!(ids.gid);
+  process.setuid!(ids.uid);
+}
