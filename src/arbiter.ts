@@ -54,6 +54,10 @@ export interface ArbiterDeps {
   onReady?(): void;
   /** Called when a USR2 child has taken over (pidfile renamed). */
   onPromoted?(): Promise<void>;
+  /** Called as the master halts, with why (daemon mode reports a boot failure's reason). */
+  onHalt?(reason: string | null, status: number): void;
+  /** systemd readiness notifications (no-op outside systemd). */
+  systemd?: { notify(...assignments: string[]): Promise<void> };
 }
 
 export class Arbiter {
@@ -73,6 +77,7 @@ export class Arbiter {
   private wake: (() => void) | null = null;
   private everReady = false;
   private announcedReady = false;
+  private reloading = false;
   private pendingReloads: { generation: number; reply: (r: ControlReply) => void }[] = [];
   private readonly backoff = new Backoff();
   readonly server: ServerInfo;
@@ -213,6 +218,8 @@ export class Arbiter {
   private async handleHup(): Promise<number | string> {
     this.log.info('Hang up: Master');
     if (!this.deps.reload) return 'reload is not available';
+    await this.deps.systemd?.notify('RELOADING=1');
+    this.reloading = true;
     let next;
     try {
       next = await this.deps.reload();
@@ -225,6 +232,7 @@ export class Arbiter {
     } catch (err) {
       const msg = `Reload failed, keeping the running workers: ${oneLine(err)}`;
       this.log.error(msg);
+      await this.settled();
       return msg;
     }
     this.settings = next.settings;
@@ -400,6 +408,8 @@ export class Arbiter {
   /** A reload whose new workers cannot boot is abandoned: the old workers become current again. */
   private abandonReload(reason: string): void {
     this.log.error(`Reload failed: new workers cannot boot (${reason}); keeping the running workers.`);
+    this.reloading = false;
+    void this.deps.systemd?.notify('READY=1');
     for (const p of this.pendingReloads.splice(0)) p.reply({ ok: false, error: `new workers cannot boot: ${reason}` });
     this.generation++;
     for (const x of this.workers.values()) {
@@ -476,12 +486,19 @@ export class Arbiter {
     if (settled && this.pendingReloads.length > 0) {
       for (const p of this.pendingReloads.splice(0)) p.reply({ ok: true, generation: p.generation, workers: current });
     }
+    if (settled && this.reloading) await this.settled();
     if (!this.announcedReady && this.numWorkers > 0 && current >= this.numWorkers) {
       this.announcedReady = true;
       this.log.info(`Ready: ${this.numWorkers} worker${this.numWorkers === 1 ? '' : 's'} serving (master ${process.pid})`);
       await runHook(this.hooks, 'whenReady', this.log, {}, this.server);
       this.deps.onReady?.();
     }
+  }
+
+  /** A reload is over (done, failed or abandoned): tell systemd we are ready again. */
+  private async settled(): Promise<void> {
+    this.reloading = false;
+    await this.deps.systemd?.notify('READY=1');
   }
 
   private retire(w: WorkerHandle, reason: string): void {
@@ -543,6 +560,7 @@ export class Arbiter {
 
   /** Stop workers, close sockets, say why, remove the pidfile, run onExit; returns the exit status. */
   private async halt(reason: string | null, status: number, graceful: boolean): Promise<number> {
+    await this.deps.systemd?.notify('STOPPING=1');
     await this.stop(graceful);
     for (const p of this.pendingReloads.splice(0)) p.reply({ ok: false, error: 'the master stopped' });
     // A unix socket path stays while another master (USR2 parent or child) serves on it.
@@ -551,6 +569,7 @@ export class Arbiter {
     const say = status === 0 ? this.log.info : this.log.error;
     say('Shutting down: Master');
     if (reason) say(`Reason: ${reason}`);
+    this.deps.onHalt?.(reason, status);
     this.deps.pidfile?.unlink();
     await runHook(this.hooks, 'onExit', this.log, {}, this.server);
     for (const [sig, h] of this.signalHandlers) process.off(sig, h);

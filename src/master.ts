@@ -20,6 +20,7 @@ import type { Logger } from './log.js';
 import { Pidfile } from './pidfile.js';
 import { inherited } from './reexec.js';
 import { resolveIds } from './privileges.js';
+import { Notifier, listenFds } from './systemd.js';
 import { adopt, closeListeners, createListeners, describeListeners, type Listener } from './sockets.js';
 import type { Hooks, ResolvedSettings } from './types.js';
 import { VERSION } from './version.js';
@@ -34,6 +35,8 @@ export interface MasterOptions {
   reloadConfig?: () => Promise<{ settings: ResolvedSettings; hooks: Hooks }>;
   /** Called once all first workers are ready (daemon mode reports it to the waiting parent). */
   onReady?: () => void;
+  /** Called as the master halts, with the reason (daemon mode passes it to the waiting command). */
+  onHalt?: (reason: string | null, status: number) => void;
 }
 
 /** Puts the config's `env` into this process (workers inherit it). */
@@ -58,6 +61,8 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
   const { settings, hooks, log } = opts;
   if (!settings.app) throw new StartError('No application module specified (give [app] or set "app" in the config).');
   const fromUsr2 = inherited(process.env);
+  const systemdFds = listenFds();
+  const systemd = new Notifier(log);
   log.info(`Starting ldsup ${VERSION}`);
   const relay = new FlagRelay(resolveLaunchDarklySettings(settings.launchdarkly), log);
   let listeners: Listener[] = [];
@@ -83,7 +88,11 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
       pidfile.check();
     }
     await runHook(hooks, 'onStarting', log, { critical: true }, { pid: process.pid, settings, log, workers: () => [] });
-    listeners = fromUsr2 ? fromUsr2.fds.map((fd, i) => adopt(settings.bind[i] ?? `fd://${fd}`, fd)) : await createListeners(settings.bind);
+    if (fromUsr2) listeners = fromUsr2.fds.map((fd, i) => adopt(settings.bind[i] ?? `fd://${fd}`, fd));
+    else if (systemdFds.length > 0) {
+      log.info(`Using ${systemdFds.length} socket(s) from systemd (socket activation)`);
+      listeners = systemdFds.map((fd) => adopt(`fd://${fd}`, fd));
+    } else listeners = await createListeners(settings.bind);
     log.info(`Listening at: ${describeListeners(listeners)} (${process.pid})`);
     if (ids) for (const l of listeners) if (l.address.kind === 'unix') fs.chownSync(l.address.path, ids.uid, ids.gid);
     pidfile?.write();
@@ -98,7 +107,12 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
       pidfile,
       runDir,
       parentPid: fromUsr2?.parentPid,
-      onReady: opts.onReady,
+      onHalt: opts.onHalt,
+      onReady: () => {
+        opts.onReady?.();
+        void systemd.notify('READY=1', `STATUS=${settings.workers} workers serving`);
+      },
+      systemd,
       reload: opts.reloadConfig && (() => reload(opts.reloadConfig!, log)),
       onPromoted: async () => {
         if (!pidfile || !settings.pidfile) return;
@@ -108,7 +122,7 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
     });
     return await arbiter.run();
   } catch (err) {
-    closeListeners(listeners, !fromUsr2);
+    closeListeners(listeners, !fromUsr2 && systemdFds.length === 0);
     pidfile?.unlink();
     await relay.close();
     if (err instanceof HaltError) throw err;

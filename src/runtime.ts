@@ -52,7 +52,7 @@ export function bindHandle(opts: { host?: string; port?: number; path?: string; 
     });
   }
   let r: ServerHandle | number;
-  if (opts.fd !== undefined) r = createServerHandle(null, -1, -1, opts.fd);
+  if (opts.fd !== undefined) r = createServerHandle(null, 0, 0, opts.fd); // an fd must come with no address/port
   else if (opts.path !== undefined) r = createServerHandle(opts.path, -1, -1);
   else r = createServerHandle(opts.host!, opts.port!, net.isIPv6(opts.host!) ? 6 : 4);
   if (typeof r === 'number') {
