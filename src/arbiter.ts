@@ -18,6 +18,7 @@ import type { FromWorker } from './protocol.js';
 import { spawnNewMaster } from './reexec.js';
 import { closeListeners, createListeners, describeListeners, type Listener } from './sockets.js';
 import { whereStuck } from './stuck.js';
+import type { Metrics } from './observability.js';
 import type { Hooks, ResolvedSettings, ServerInfo } from './types.js';
 import { childFds, spawnWorker, WorkerHandle } from './workers.js';
 
@@ -56,6 +57,8 @@ export interface ArbiterDeps {
   onPromoted?(): Promise<void>;
   /** Called as the master halts, with why (daemon mode reports a boot failure's reason). */
   onHalt?(reason: string | null, status: number): void;
+  /** Prometheus counters, when metrics are on. */
+  metrics?: Metrics | null;
   /** systemd readiness notifications (no-op outside systemd). */
   systemd?: { notify(...assignments: string[]): Promise<void> };
 }
@@ -77,6 +80,9 @@ export class Arbiter {
   private wake: (() => void) | null = null;
   private everReady = false;
   private announcedReady = false;
+  /** Set once a stop has begun (readiness goes false, so load balancers drain us). */
+  stopping = false;
+  lastTick = Date.now();
   private reloading = false;
   private pendingReloads: { generation: number; reply: (r: ControlReply) => void }[] = [];
   private readonly backoff = new Backoff();
@@ -128,6 +134,7 @@ export class Arbiter {
       await this.setNumWorkers(this.settings.workers);
       for (;;) {
         await this.waitForEvents(this.tickMs());
+        this.lastTick = Date.now();
         for (const e of this.takeEvents()) await this.dispatch(e);
         await this.maybePromote();
         this.murderWorkers();
@@ -369,8 +376,11 @@ export class Arbiter {
         return this.log.debug(`Worker ready (pid: ${w.pid})`);
       case 'hb':
         w.lastBeat = Date.now();
+        if (m.requests > w.requests) this.deps.metrics?.requests.inc(m.requests - w.requests);
         w.requests = m.requests;
         w.rss = m.rss;
+        w.inflight = m.inflight;
+        w.lagMs = m.lagMs;
         return;
       case 'retire':
         w.wantsRetire = true;
@@ -384,6 +394,7 @@ export class Arbiter {
 
   private async reapWorker(w: WorkerHandle, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     const wasRetiring = w.state === 'retiring';
+    this.deps.metrics?.restarts.inc({ reason: this.stopping ? 'stop' : wasRetiring ? (w.retireReason ?? 'retire') : 'crash' });
     w.state = 'exited';
     this.workers.delete(w.pid);
     if (signal === 'SIGKILL') this.log.error(`Worker (pid:${w.pid}) was sent SIGKILL! Perhaps out of memory?`);
@@ -398,7 +409,9 @@ export class Arbiter {
       if (!this.everReady) throw new HaltError(w.bootError ? `${reason} ${w.bootError}` : reason, code);
       if (w.generation === this.generation && this.hasOlderGeneration()) this.abandonReload(`${reason} ${w.bootError ?? ''}`.trim());
     }
-    if (!wasRetiring) this.backoff.failure(Date.now() - w.startedAt, this.log);
+    // SIGKILL comes from outside (an operator, the OOM killer, a chaos test), not from a crashing
+    // app: counting it would make a kill storm look like a crash loop and leave no worker for 30 s.
+    if (!wasRetiring && signal !== 'SIGKILL') this.backoff.failure(Date.now() - w.startedAt, this.log);
   }
 
   private hasOlderGeneration(): boolean {
@@ -531,6 +544,7 @@ export class Arbiter {
    * the rest, reap again. An INT/QUIT during a graceful stop turns it into a quick one.
    */
   async stop(graceful: boolean): Promise<void> {
+    this.stopping = true;
     for (const w of this.workers.values()) {
       w.state = 'retiring';
       w.kill(graceful ? 'SIGTERM' : 'SIGQUIT');
@@ -539,6 +553,7 @@ export class Arbiter {
     let quick = !graceful;
     while (this.workers.size > 0 && Date.now() < deadline) {
       await this.waitForEvents(Math.min(100, Math.max(1, deadline - Date.now())));
+      this.lastTick = Date.now();
       for (const e of this.takeEvents()) {
         if (e.kind === 'exit') await this.reapWorker(e.worker, e.code, e.signal).catch(() => {});
         else if (e.kind === 'control') e.reply({ ok: false, error: 'the master is shutting down' });

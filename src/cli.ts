@@ -119,6 +119,10 @@ async function serve(app: string | undefined, opts: Record<string, unknown>): Pr
         return next;
       },
       onReady: () => daemon.ready(),
+      // A halt before ready (workers failed to boot) reaches `ldsup -D` with its reason.
+      onHalt: (reason, status) => {
+        if (status !== 0 && reason) daemon.failed(reason);
+      },
     });
   } catch (err) {
     const status = (err as { status?: number }).status;

@@ -139,9 +139,15 @@ export class HttpServing {
     } else res.destroy();
   }
 
-  /** From now on every response carries `Connection: close` (max-requests recycling). */
+  /**
+   * max-requests recycling: stop accepting (close only our copy of the listen fds: the master
+   * and the other workers still hold the sockets, so new connections wait in the backlog for
+   * them instead of reaching a worker over its limit), and answer every request from now on
+   * with `Connection: close`.
+   */
   closeAfterCurrent(): void {
     this.draining = true;
+    for (const s of this.servers) net.Server.prototype.close.call(s);
   }
 
   /** Graceful: stop accepting, finish in-flight requests, close idle connections, then resolve. */

@@ -21,6 +21,7 @@ import { Pidfile } from './pidfile.js';
 import { inherited } from './reexec.js';
 import { resolveIds } from './privileges.js';
 import { Notifier, listenFds } from './systemd.js';
+import { Endpoints, Metrics, type ObservedState } from './observability.js';
 import { adopt, closeListeners, createListeners, describeListeners, type Listener } from './sockets.js';
 import type { Hooks, ResolvedSettings } from './types.js';
 import { VERSION } from './version.js';
@@ -69,6 +70,16 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
   let pidfile: Pidfile | null = null;
   const control = new ControlServer((req) => arbiter!.request(req));
   let arbiter: Arbiter | null = null;
+  let endpoints: Endpoints | null = null;
+  // Metrics are created before the arbiter (it counts into them) and read its state lazily.
+  const observed = (): ObservedState => ({
+    lastTick: () => arbiter!.lastTick,
+    stopping: () => arbiter!.stopping,
+    wanted: () => arbiter!.numWorkers,
+    startedAt: Date.now(),
+    workers: () => [...arbiter!.workers.values()],
+    flags: () => relay.status(),
+  });
   // Private to this user (mkdtemp makes it 0700): timeout stacks.
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ldsup-'));
   try {
@@ -97,7 +108,9 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
     if (ids) for (const l of listeners) if (l.address.kind === 'unix') fs.chownSync(l.address.path, ids.uid, ids.gid);
     pidfile?.write();
     if (pidfile) await control.listen(controlPath(pidfile.file));
+    const metrics = settings.metricsBind ? new Metrics(observed()) : null;
     arbiter = new Arbiter({
+      metrics,
       settings,
       hooks,
       log,
@@ -120,6 +133,10 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
         await control.listen(controlPath(settings.pidfile)).catch((err) => log.error(`control socket: ${oneLine(err)}`));
       },
     });
+    if (settings.healthBind || settings.metricsBind) {
+      endpoints = new Endpoints(observed(), metrics, { healthBind: settings.healthBind, metricsBind: settings.metricsBind, readyRequiresFlags: settings.readyRequiresFlags }, log);
+      await endpoints.start();
+    }
     return await arbiter.run();
   } catch (err) {
     closeListeners(listeners, !fromUsr2 && systemdFds.length === 0);
@@ -128,6 +145,7 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
     if (err instanceof HaltError) throw err;
     throw err instanceof StartError ? err : new StartError(oneLine(err), { cause: err });
   } finally {
+    await endpoints?.close();
     await control.close();
     fs.rmSync(runDir, { recursive: true, force: true });
   }

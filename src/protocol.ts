@@ -42,7 +42,7 @@ export type ToWorker =
 export type FromWorker =
   | { t: 'hello' }
   | { t: 'ready' }
-  | { t: 'hb'; requests: number; rss: number }
+  | { t: 'hb'; requests: number; rss: number; inflight: number; lagMs: number }
   | { t: 'retire'; reason: 'max-requests' | 'memory' }
   | { t: 'boot-error'; message: string };
 

@@ -90,6 +90,18 @@ const str = (v: unknown): string => {
 
 const optionalStr = (v: unknown): string | null => (v === null || v === undefined ? null : str(v));
 
+/** One address, or none. */
+const optionalBind = (v: unknown): string | null => {
+  if (v === null || v === undefined) return null;
+  if (typeof v !== 'string') throw new Invalid('an address string (HOST:PORT or unix:PATH)');
+  try {
+    parseAddress(v);
+  } catch (err) {
+    throw new Invalid(`an address (HOST:PORT or unix:PATH): ${(err as Error).message}`);
+  }
+  return v.trim();
+};
+
 /** A user or group: a name, or a numeric id (from text too). */
 const principal = (v: unknown, fromText: boolean): string | number | null => {
   if (v === null || v === undefined) return null;
@@ -257,6 +269,9 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'maxMemory', flag: '--max-memory <MB>', doc: 'Recycle a worker (gracefully) whose RSS exceeds this many MB (0 = off).', default: () => 0, parse: int(0) },
   { key: 'user', flag: '-u, --user <user>', doc: 'Workers switch to this user (name or uid) after the sockets are bound; needs root.', default: () => null, parse: principal },
   { key: 'group', flag: '-g, --group <group>', doc: 'Workers switch to this group (name or gid) after the sockets are bound; needs root.', default: () => null, parse: principal },
+  { key: 'healthBind', flag: '--health-bind <address>', doc: 'Serve /healthz (liveness) and /readyz (readiness) here, from the master (off by default).', default: () => null, parse: optionalBind },
+  { key: 'metricsBind', flag: '--metrics-bind <address>', doc: 'Serve Prometheus /metrics here, from the master (off by default).', default: () => null, parse: optionalBind },
+  { key: 'readyRequiresFlags', flag: '--ready-requires-flags <bool>', doc: '/readyz waits for flag data too (default true).', default: () => true, parse: bool },
   { key: 'daemon', flag: '-D, --daemon', doc: 'Detach; return once the workers are ready (exit 0) or failed to boot (non-zero).', default: () => false, parse: bool },
   { key: 'limitRequestLine', flag: '--limit-request-line <bytes>', doc: 'Longest request line (414 beyond; 0 = unlimited up to the header limit).', default: () => 4094, parse: int(0, 65536) },
   { key: 'limitRequestFields', flag: '--limit-request-fields <int>', doc: 'Most header fields in a request (431 beyond).', default: () => 100, parse: int(1, 32768) },

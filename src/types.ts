@@ -197,6 +197,12 @@ export interface Settings {
   maxMemory?: number;
   /** Detach from the terminal; the command returns once the workers are ready. */
   daemon?: boolean;
+  /** Serve /healthz and /readyz at this address, from the master (not through the app). */
+  healthBind?: string;
+  /** Serve Prometheus /metrics at this address, from the master. */
+  metricsBind?: string;
+  /** /readyz also waits for flag data (default true). */
+  readyRequiresFlags?: boolean;
   /** Workers run as this user (name or uid), switched to after binding (needs root). */
   user?: string | number;
   /** Workers run as this group (name or gid), switched to after binding (needs root). */
@@ -241,6 +247,9 @@ export interface ResolvedSettings {
   maxRequestsJitter: number;
   maxMemory: number;
   daemon: boolean;
+  healthBind: string | null;
+  metricsBind: string | null;
+  readyRequiresFlags: boolean;
   user: string | number | null;
   group: string | number | null;
   limitRequestLine: number;

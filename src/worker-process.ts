@@ -11,6 +11,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { RequestListener } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { LDClient } from '@launchdarkly/node-server-sdk';
 import { createAccessLog, type AccessLog } from './access-log.js';
 import { loadConfigFile, splitFileConfig } from './config.js';
@@ -119,7 +120,12 @@ async function boot(init: InitMsg): Promise<void> {
   await runHook(hooks, 'postWorkerInit', log, { critical: true }, ctx);
   ready = true;
   send({ t: 'ready' });
-  const beat = setInterval(() => send({ t: 'hb', requests, rss: process.memoryUsage.rss() }), init.heartbeatMs);
+  const lag = monitorEventLoopDelay({ resolution: 20 });
+  lag.enable();
+  const beat = setInterval(() => {
+    send({ t: 'hb', requests, rss: process.memoryUsage.rss(), inflight: serving?.inflight ?? 0, lagMs: lag.max / 1e6 });
+    lag.reset();
+  }, init.heartbeatMs);
   beat.unref();
   if (s.timeout > 0) startWatchdog(init.runDir, Math.max(200, (s.timeout * 1000) / 2));
 }

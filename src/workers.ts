@@ -25,6 +25,8 @@ export class WorkerHandle implements WorkerInfo {
   lastBeat = Date.now();
   requests = 0;
   rss = 0;
+  inflight = 0;
+  lagMs = 0;
   /** Set by the worker itself (max-requests): replace me, then stop me. */
   wantsRetire = false;
   /** The reason it is being stopped (for logs and status). */

@@ -21,7 +21,7 @@ describe('the settings table', () => {
       app: true, bind: true, workers: true, timeout: true, gracefulTimeout: true, preload: true, pidfile: true,
       logLevel: true, logFormat: true, errorLog: true, accessLog: true, accessLogFormat: true, env: true, chdir: true,
       name: true, maxRequests: true, maxRequestsJitter: true, backlog: true, keepAlive: true, launchdarkly: true,
-      maxMemory: true, daemon: true, user: true, group: true, limitRequestLine: true, limitRequestFields: true, limitRequestFieldSize: true, headersTimeout: true,
+      maxMemory: true, daemon: true, user: true, group: true, healthBind: true, metricsBind: true, readyRequiresFlags: true, limitRequestLine: true, limitRequestFields: true, limitRequestFieldSize: true, headersTimeout: true,
     };
     expect([...SETTING_KEYS].sort()).toEqual(Object.keys(all).sort());
     expect(SETTING_KEYS.size).toBe(SETTINGS.length); // no key declared twice

@@ -1,0 +1,145 @@
+/**
+ * Health and metrics endpoints, served by the master on their own addresses (never on the app's
+ * sockets, never through the app): `/healthz` (liveness: the master's loop is turning),
+ * `/readyz` (readiness: every wanted worker ready, flags initialised unless not required, not
+ * stopping) and `/metrics` (Prometheus text format, built with prom-client).
+ */
+import http from 'node:http';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { parseAddress } from './address.js';
+import type { Logger } from './log.js';
+
+/** What the endpoints read from the arbiter. */
+export interface ObservedState {
+  lastTick(): number;
+  stopping(): boolean;
+  wanted(): number;
+  startedAt: number;
+  workers(): { pid: number; age: number; state: string; requests: number; rss: number; inflight: number; lagMs: number }[];
+  flags(): { connected: boolean; initialized: boolean; lastUpdateAgeMs: number | null; flagCount: number };
+}
+
+export type RestartReason = 'crash' | 'timeout' | 'max-requests' | 'memory' | 'reload' | 'scale down' | 'stop';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly restarts: Counter<'reason'>;
+  readonly requests: Counter;
+
+  constructor(state: ObservedState) {
+    const r = this.registry;
+    this.restarts = new Counter({ name: 'ldsup_worker_restarts_total', help: 'Workers replaced, by reason.', labelNames: ['reason'], registers: [r] });
+    this.requests = new Counter({ name: 'ldsup_requests_total', help: 'Requests answered by all workers since the master started.', registers: [r] });
+    const perWorker = (name: string, help: string, pick: (w: ReturnType<ObservedState['workers']>[number]) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['pid', 'age'],
+        registers: [r],
+        collect() {
+          this.reset();
+          for (const w of state.workers()) if (w.state !== 'exited') this.set({ pid: String(w.pid), age: String(w.age) }, pick(w));
+        },
+      });
+    perWorker('ldsup_worker_requests', 'Requests answered by this worker so far.', (w) => w.requests);
+    perWorker('ldsup_worker_inflight_requests', 'Requests in progress in this worker.', (w) => w.inflight);
+    perWorker('ldsup_worker_resident_memory_bytes', "Worker's resident set size.", (w) => w.rss);
+    perWorker('ldsup_worker_event_loop_lag_seconds', "Worker's event-loop delay (max over the last heartbeat).", (w) => w.lagMs / 1000);
+    const simple = (name: string, help: string, read: () => number) =>
+      new Gauge({ name, help, registers: [r], collect() { this.set(read()); } });
+    simple('ldsup_master_uptime_seconds', 'Seconds since the master started.', () => (Date.now() - state.startedAt) / 1000);
+    simple('ldsup_master_resident_memory_bytes', "The master's resident set size.", () => process.memoryUsage.rss());
+    new Counter({
+      name: 'ldsup_master_cpu_seconds_total',
+      help: 'CPU time (user + system) used by the master.',
+      registers: [r],
+      collect() {
+        const u = process.cpuUsage();
+        this.reset();
+        this.inc((u.user + u.system) / 1e6);
+      },
+    });
+    simple('ldsup_workers', 'Worker processes alive.', () => state.workers().filter((w) => w.state !== 'exited').length);
+    simple('ldsup_workers_ready', 'Workers ready and serving.', () => state.workers().filter((w) => w.state === 'ready').length);
+    simple('ldsup_workers_wanted', 'Workers the master wants.', () => state.wanted());
+    simple('ldsup_launchdarkly_connected', '1 when the flag source is connected.', () => Number(state.flags().connected));
+    simple('ldsup_launchdarkly_initialized', '1 once flag data has arrived.', () => Number(state.flags().initialized));
+    simple('ldsup_launchdarkly_flags', 'Flags in the current data.', () => state.flags().flagCount);
+    simple('ldsup_launchdarkly_last_update_age_seconds', 'Seconds since the flag data last changed (-1: never).', () => {
+      const a = state.flags().lastUpdateAgeMs;
+      return a === null ? -1 : a / 1000;
+    });
+  }
+}
+
+export interface EndpointOptions {
+  healthBind: string | null;
+  metricsBind: string | null;
+  readyRequiresFlags: boolean;
+}
+
+export class Endpoints {
+  private servers: http.Server[] = [];
+
+  constructor(
+    private readonly state: ObservedState,
+    private readonly metrics: Metrics | null,
+    private readonly opts: EndpointOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /** Why the master is not ready, or an empty list. */
+  notReady(): string[] {
+    const why: string[] = [];
+    if (this.state.stopping()) why.push('stopping');
+    const ready = this.state.workers().filter((w) => w.state === 'ready').length;
+    if (ready < this.state.wanted() || this.state.wanted() === 0) why.push(`${ready} of ${this.state.wanted()} workers ready`);
+    if (this.opts.readyRequiresFlags && !this.state.flags().initialized) why.push('flags not initialised');
+    return why;
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse, routes: Set<string>): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const send = (status: number, body: string, type = 'application/json') => {
+      res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-store' });
+      res.end(body);
+    };
+    if (routes.has('health') && path === '/healthz') {
+      const stale = Date.now() - this.state.lastTick() > 5000;
+      return send(stale ? 503 : 200, JSON.stringify({ status: stale ? 'stuck' : 'ok' }));
+    }
+    if (routes.has('health') && path === '/readyz') {
+      const why = this.notReady();
+      return send(why.length ? 503 : 200, JSON.stringify(why.length ? { status: 'not ready', why } : { status: 'ready' }));
+    }
+    if (routes.has('metrics') && path === '/metrics' && this.metrics) {
+      return send(200, await this.metrics.registry.metrics(), this.metrics.registry.contentType);
+    }
+    send(404, JSON.stringify({ error: 'not found' }));
+  }
+
+  async start(): Promise<void> {
+    const byAddress = new Map<string, Set<string>>();
+    if (this.opts.healthBind) byAddress.set(this.opts.healthBind, new Set(['health']));
+    if (this.opts.metricsBind) (byAddress.get(this.opts.metricsBind) ?? byAddress.set(this.opts.metricsBind, new Set()).get(this.opts.metricsBind)!).add('metrics');
+    for (const [spec, routes] of byAddress) {
+      const a = parseAddress(spec);
+      const server = http.createServer((req, res) => void this.handle(req, res, routes).catch(() => res.destroy()));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`cannot bind ${spec} for ${[...routes].join(' and ')}: ${err.code ?? err.message}`)));
+        if (a.kind === 'tcp') server.listen(a.port, a.host, () => resolve());
+        else if (a.kind === 'unix') server.listen(a.path, () => resolve());
+        else server.listen({ fd: a.fd }, () => resolve());
+      });
+      server.unref();
+      const addr = server.address();
+      this.log.info(`Serving ${[...routes].map((r) => (r === 'health' ? '/healthz, /readyz' : '/metrics')).join(' and ')} at ${typeof addr === 'string' ? `unix:${addr}` : `http://${a.kind === 'tcp' ? a.host : ''}:${addr?.port}`}`);
+      this.servers.push(server);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.servers.map((s) => new Promise<void>((r) => (s.closeAllConnections(), s.close(() => r())))));
+    this.servers = [];
+  }
+}
