@@ -158,7 +158,17 @@ const envMap = (v: unknown): Record<string, string> => {
 
 const LD_KEYS: Record<string, (v: unknown) => unknown> = {
   sdkKey: str,
-  mode: oneOf(['relay', 'direct'] as const),
+  mode: oneOf(['relay', 'direct', 'daemon'] as const),
+  redis: (v) => {
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Invalid('an object { url, prefix, cacheTTL }');
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (k === 'url' || k === 'prefix') out[k] = str(x);
+      else if (k === 'cacheTTL') out[k] = seconds(x, false);
+      else throw new Invalid(`only url, prefix, cacheTTL in launchdarkly.redis (found "${k}")`);
+    }
+    return out;
+  },
   flagsFile: str,
   startWait: (v) => seconds(v, false),
   streamUri: str,

@@ -142,8 +142,14 @@ export const WORKER_HOOKS = [
 export interface LaunchDarklyConfig {
   /** SDK key; default `$LAUNCHDARKLY_SDK_KEY`. Without one, flags come from `flagsFile` (offline). */
   sdkKey?: string;
-  /** `relay` (default): one upstream stream in the master, fanned out to workers. `direct`: each worker also keeps its own stream. */
-  mode?: 'relay' | 'direct';
+  /**
+   * `relay` (default): one upstream stream in the master, fanned out to workers. `direct`: each
+   * worker also keeps its own stream. `daemon`: no stream here; workers read the Redis store a
+   * LaunchDarkly Relay Proxy fills (fleets).
+   */
+  mode?: 'relay' | 'direct' | 'daemon';
+  /** Daemon mode's Redis: `url` (default `$LAUNCHDARKLY_REDIS_URL` or redis://127.0.0.1:6379), `prefix` (default launchdarkly), `cacheTTL` seconds (default 15). */
+  redis?: { url?: string; prefix?: string; cacheTTL?: number };
   /** LaunchDarkly flag-file (JSON: flags, flagValues, segments) used when there is no SDK key. Relative to the config file. */
   flagsFile?: string;
   /** Seconds the master waits for the first flag data before forking (default 5). */

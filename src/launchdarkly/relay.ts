@@ -17,8 +17,8 @@ import { SseClient, type SseDrop, type SseFatal } from './sse-client.js';
 import type { SseEvent } from './sse-parser.js';
 
 export interface FlagStatus {
-  mode: 'relay' | 'direct' | 'offline';
-  source: 'stream' | 'file' | 'none';
+  mode: 'relay' | 'direct' | 'daemon' | 'offline';
+  source: 'stream' | 'file' | 'store' | 'none';
   initialized: boolean;
   connected: boolean;
   lastUpdateAgeMs: number | null;
@@ -55,12 +55,17 @@ export class FlagRelay extends EventEmitter {
   }
 
   private get source(): FlagStatus['source'] {
+    if (this.settings.mode === 'daemon') return 'store';
     return this.settings.sdkKey ? 'stream' : this.settings.flagsFile ? 'file' : 'none';
   }
 
   start(): void {
     const { sdkKey, flagsFile, streamUri } = this.settings;
-    if (sdkKey) {
+    if (this.settings.mode === 'daemon') {
+      // Fleet mode: a Relay Proxy fills Redis and every worker reads it; this host opens no stream.
+      this.log.info(`launchdarkly: daemon mode: workers read flags from Redis (prefix "${this.settings.redis.prefix}") filled by a Relay Proxy`);
+      this.accept(putEvent({ flags: {}, segments: {} }));
+    } else if (sdkKey) {
       this.sse = new SseClient({ url: `${streamUri}/all`, sdkKey, readTimeoutMs: this.tuning.readTimeoutMs, backoff: this.tuning.backoff });
       this.sse.on('open', () => this.onOpen());
       this.sse.on('message', (ev: SseEvent) => this.onMessage(ev));

@@ -6,8 +6,13 @@
 export interface LaunchDarklySettings {
   /** Server-side SDK key. Default: `LAUNCHDARKLY_SDK_KEY`. Absent means offline (file or defaults). */
   sdkKey?: string;
-  /** relay: one upstream stream in the master, fanned out over IPC. direct: each worker streams too. */
-  mode: 'relay' | 'direct';
+  /**
+   * relay: one upstream stream in the master, fanned out over IPC. direct: each worker streams too.
+   * daemon: no stream on this host; workers read the persistent store (Redis) a Relay Proxy fills.
+   */
+  mode: 'relay' | 'direct' | 'daemon';
+  /** Daemon mode's store. */
+  redis: { url: string; prefix: string; cacheTTL: number };
   /** Offline flag source (LaunchDarkly file format), used only when there is no SDK key. */
   flagsFile?: string;
   /** Seconds the master waits for the first full data set before forking anyway. */
@@ -32,16 +37,24 @@ const nonEmpty = (v: string | undefined): string | undefined => (v && v.trim() ?
 // "https://x/" + "/all" must not become "https://x//all".
 const trimSlash = (u: string): string => u.replace(/\/+$/, '');
 
+/** What a config gives: every field optional, `redis` too. */
+export type LaunchDarklyInput = Partial<Omit<LaunchDarklySettings, 'redis'>> & { redis?: Partial<LaunchDarklySettings['redis']> };
+
 export function resolveLaunchDarklySettings(
-  partial: Partial<LaunchDarklySettings> | undefined,
+  partial: LaunchDarklyInput | undefined,
   env: NodeJS.ProcessEnv = process.env,
 ): LaunchDarklySettings {
   const p = partial ?? {};
   const sdkKey = nonEmpty(p.sdkKey) ?? nonEmpty(env.LAUNCHDARKLY_SDK_KEY);
   const mode = p.mode ?? 'relay';
-  if (mode !== 'relay' && mode !== 'direct') {
-    throw new TypeError(`launchdarkly.mode must be 'relay' or 'direct', got ${JSON.stringify(mode)} (${typeof mode})`);
+  if (mode !== 'relay' && mode !== 'direct' && mode !== 'daemon') {
+    throw new TypeError(`launchdarkly.mode must be 'relay', 'direct' or 'daemon', got ${JSON.stringify(mode)} (${typeof mode})`);
   }
+  const redis = {
+    url: nonEmpty(p.redis?.url) ?? nonEmpty(env.LAUNCHDARKLY_REDIS_URL) ?? 'redis://127.0.0.1:6379',
+    prefix: nonEmpty(p.redis?.prefix) ?? 'launchdarkly',
+    cacheTTL: p.redis?.cacheTTL ?? 15,
+  };
   const startWait = p.startWait ?? 5;
   if (typeof startWait !== 'number' || !Number.isFinite(startWait) || startWait < 0) {
     throw new TypeError(`launchdarkly.startWait must be a number of seconds >= 0, got ${String(startWait)} (${typeof startWait})`);
@@ -49,6 +62,7 @@ export function resolveLaunchDarklySettings(
   return {
     sdkKey,
     mode,
+    redis,
     flagsFile: nonEmpty(p.flagsFile),
     startWait,
     streamUri: trimSlash(nonEmpty(p.streamUri) ?? nonEmpty(env.LAUNCHDARKLY_STREAM_URI) ?? DEFAULT_STREAM_URI),

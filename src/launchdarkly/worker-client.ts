@@ -9,6 +9,7 @@ import { relayDataSource, type FlagChannel } from './relay-source.js';
 import { sdkLogger } from './sdk-logger.js';
 import { PLACEHOLDER_SDK_KEY, redactKey, type LaunchDarklySettings } from './settings.js';
 import { ldsupVersion } from './version.js';
+import { daemonLdOptions } from './daemon-store.js';
 
 /**
  * How long a worker without a bootstrap (LaunchDarkly was unreachable when the master started)
@@ -40,7 +41,7 @@ export async function createWorkerClient(
 ): Promise<LDClient> {
   // Never `offline: true`: it ignores updateProcessor and every flag returns its default (pitfall 2).
   const client = init(settings.sdkKey ?? PLACEHOLDER_SDK_KEY, {
-    ...workerLdOptions(settings, channel, bootstrap, log),
+    ...(settings.mode === 'daemon' ? daemonLdOptions(settings) : workerLdOptions(settings, channel, bootstrap, log)),
     logger: sdkLogger(log, settings.sdkKey),
   });
   // Without a listener the SDK logs every unknown-flag evaluation at error level (pitfall 11).
