@@ -7,10 +7,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CI_TIMEOUT, cleanup, freePort, get, isAlive, runCli, start, tmpDir, waitGone } from '../support/ldsup.js';
-import { describeLoad, load } from '../support/load.js';
+import { describeLoad, load, stopAllLoads } from '../support/load.js';
 import { control, settled, waitOutput } from '../support/proc.js';
 
 jest.setTimeout(150_000);
+afterEach(stopAllLoads);
 afterEach(cleanup);
 
 const appText = (version: string) =>

@@ -49,6 +49,13 @@ export interface LoadOptions {
   maxInflight?: number;
 }
 
+const active = new Set<Load>();
+
+/** Stops every load still running (call in afterEach, so a failed test leaves no timer behind). */
+export async function stopAllLoads(): Promise<void> {
+  await Promise.all([...active].map((l) => l.stop()));
+}
+
 export class Load {
   private readonly agent: http.Agent;
   private readonly t0 = Date.now();
@@ -77,6 +84,7 @@ export class Load {
     this.done = new Promise((resolve) => {
       this.settled = () => resolve(this.result());
     });
+    active.add(this);
     const tickMs = 10;
     this.timer = setInterval(() => this.tick(), tickMs);
   }
@@ -148,6 +156,7 @@ export class Load {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    active.delete(this);
     this.maybeSettled();
   }
 

@@ -1,0 +1,97 @@
+/**
+ * Issue 3, recycling (spec §8 max_requests, oracle k/k2): a worker answers exactly its
+ * max-requests (jitter 0), logs `Autorestarting worker after current request.`, and its
+ * replacement is ready before it stops serving (no failed request under load); with jitter
+ * each worker's count lies in [max, max + jitter]; `--max-memory` recycles a worker over its
+ * RSS limit, gracefully.
+ * Every master runs in a temp directory, so the repo's own supervisor.config.ts (and its
+ * pidfile) is not picked up.
+ */
+import path from 'node:path';
+import { CI_TIMEOUT, FIXTURES, cleanup, freePort, get, start, tmpDir, waitGone } from '../support/ldsup.js';
+import { describeLoad, load, stopAllLoads } from '../support/load.js';
+import { control, count, settled, waitUntil } from '../support/proc.js';
+
+jest.setTimeout(120_000);
+afterEach(stopAllLoads);
+afterEach(cleanup);
+
+const APPS = path.join(FIXTURES, 'apps');
+
+/** Sequential GETs on fresh connections; answers per worker pid. */
+async function sequential(port: number, n: number): Promise<Map<number, number>> {
+  const per = new Map<number, number>();
+  for (let i = 0; i < n; i++) {
+    const r = await get(port, '/');
+    expect(r.status).toBe(200);
+    const pid = r.json<{ pid: number }>().pid;
+    per.set(pid, (per.get(pid) ?? 0) + 1);
+  }
+  return per;
+}
+
+test('max-requests 5, jitter 0: every recycled worker answered exactly 5, and said so', async () => {
+  const port = await freePort();
+  const l = start([path.join(APPS, 'basic.mjs'), '-w', '2', '--max-requests', '5', '-b', `127.0.0.1:${port}`], { cwd: tmpDir() });
+  await l.ready();
+  const per = await sequential(port, 32);
+  // Every worker that reached its limit is gone once replaced; each answered exactly 5.
+  const retired = [...per.entries()].filter(([, n]) => n >= 5);
+  expect(retired.length).toBeGreaterThanOrEqual(4);
+  for (const [pid] of retired) await waitGone(pid, CI_TIMEOUT);
+  expect(Object.fromEntries(retired)).toEqual(Object.fromEntries(retired.map(([pid]) => [pid, 5])));
+  for (const [pid] of retired) expect(l.output).toMatch(new RegExp(`\\[${pid}\\] \\[INFO\\] Autorestarting worker after current request\\.`));
+  // No worker ever answered more than its limit.
+  for (const n of per.values()) expect(n).toBeLessThanOrEqual(5);
+});
+
+test('max-requests under load: replacements are ready before the old worker stops, zero failed requests', async () => {
+  const port = await freePort();
+  const l = start([path.join(APPS, 'basic.mjs'), '-w', '2', '--max-requests', '100', '-b', `127.0.0.1:${port}`], { cwd: tmpDir() });
+  await l.ready();
+  const run = load({ port, rate: 150, durationMs: 60_000, maxRequests: 1200, sockets: 16 });
+  // Wait for several recyclings while the load runs.
+  await waitUntil('4 autorestarts', () => count(l.output, /Autorestarting worker after current request\./g) >= 4, 90_000);
+  const r = await run.stop();
+  expect({ failures: r.failures.length, summary: describeLoad(r) }).toEqual({ failures: 0, summary: expect.any(String) });
+  expect(r.answered).toBe(r.sent);
+  expect(r.byPid.size).toBeGreaterThanOrEqual(4);
+  // Over keep-alive, a request already on the wire on each of the worker's other connections
+  // (at most one per client socket, 16) is still answered, with `Connection: close`.
+  for (const n of r.byPid.values()) expect(n).toBeLessThanOrEqual(100 + 16);
+});
+
+test('max-requests 5 with jitter 5: each recycled worker answered between 5 and 10', async () => {
+  const port = await freePort();
+  const l = start([path.join(APPS, 'basic.mjs'), '-w', '1', '--max-requests', '5', '--max-requests-jitter', '5', '-b', `127.0.0.1:${port}`], { cwd: tmpDir() });
+  await l.ready();
+  const per = await sequential(port, 45);
+  const booted = l.bootedWorkers();
+  const done = [...per.entries()].filter(([pid]) => booted.indexOf(pid) < booted.length - 1 && count(l.output, new RegExp(`\\[${pid}\\] \\[INFO\\] Autorestarting`, 'g')) === 1);
+  expect(done.length).toBeGreaterThanOrEqual(3);
+  for (const [pid, n] of done) {
+    await waitGone(pid, CI_TIMEOUT);
+    expect(n).toBeGreaterThanOrEqual(5);
+    expect(n).toBeLessThanOrEqual(10);
+  }
+});
+
+test('--max-memory: a worker over its RSS limit is replaced (replacement first) and stops; the other serves on', async () => {
+  const dir = tmpDir('ldsup-mem-');
+  const port = await freePort();
+  const pidfile = path.join(dir, 'ldsup.pid');
+  const l = start([path.join(APPS, 'memory.mjs'), '-w', '2', '--max-memory', '150', '-b', `127.0.0.1:${port}`, '-p', pidfile], { cwd: dir });
+  await l.ready();
+  const before = await settled(pidfile, 2);
+  const run = load({ port, rate: 50, durationMs: 60_000, sockets: 4 });
+  const grown = (await get(port, '/grow?mb=200')).json<{ pid: number; rssMb: number }>();
+  expect(grown.rssMb).toBeGreaterThan(150);
+  await l.waitFor(new RegExp(`Worker \\(pid:${grown.pid}\\) uses \\d+ MB, over max-memory 150 MB: replacing it`));
+  await waitGone(grown.pid, CI_TIMEOUT);
+  const after = await settled(pidfile, 2, [grown.pid]);
+  expect(after).toContain(before.find((p) => p !== grown.pid));
+  const r = await run.stop();
+  expect({ failures: r.failures.length, summary: describeLoad(r) }).toEqual({ failures: 0, summary: expect.any(String) });
+  const st = await control(pidfile, { cmd: 'status' });
+  for (const w of st.workers) expect(w.rssBytes).toBeLessThan(150 * 1048576);
+});

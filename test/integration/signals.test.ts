@@ -1,0 +1,118 @@
+/**
+ * Issue 3, the remaining master signals and crash handling (spec §1, §6):
+ * - USR1 reopens the error and access logs in master and workers (logrotate);
+ * - WINCH (no terminal here) stops every worker but keeps the master and its socket: a request
+ *   waits in the backlog and is answered after TTIN;
+ * - a boot failure after a healthy start backs off (logged), the master stays up and serves
+ *   with what it has, and does not spin.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { CI_TIMEOUT, FIXTURES, cleanup, freePort, get, isAlive, start, tmpDir, waitGone } from '../support/ldsup.js';
+import { childrenOf, count, cpuTicks, settled, waitUntil } from '../support/proc.js';
+
+jest.setTimeout(120_000);
+afterEach(cleanup);
+
+const BASIC = path.join(FIXTURES, 'apps', 'basic.mjs');
+
+test('USR1: after logrotate renames the logs, master and worker lines land in the new files', async () => {
+  const dir = tmpDir('ldsup-usr1-');
+  const port = await freePort();
+  const err = path.join(dir, 'error.log');
+  const acc = path.join(dir, 'access.log');
+  const l = start([BASIC, '-w', '2', '-b', `127.0.0.1:${port}`, '--error-logfile', err, '--access-logfile', acc, '--access-logformat', '%(p)s "%(r)s" %(s)s'], { cwd: dir });
+  await waitUntil('ready in the error log', () => fs.existsSync(err) && /Ready: 2 workers serving/.test(fs.readFileSync(err, 'utf8')));
+  const workers = childrenOf(l.pid);
+  expect(workers).toHaveLength(2);
+  expect((await get(port, '/')).status).toBe(200);
+  await waitUntil('a line in the access log', () => fs.readFileSync(acc, 'utf8').includes('"GET / HTTP/1.1" 200'));
+
+  // logrotate: rename, then USR1.
+  fs.renameSync(err, `${err}.1`);
+  fs.renameSync(acc, `${acc}.1`);
+  l.signal('SIGUSR1');
+  await waitUntil('the master reopened its error log', () => fs.existsSync(err));
+  expect(fs.readFileSync(`${err}.1`, 'utf8')).toContain('Handling signal: usr1');
+  // Both workers write to the new access log (so both have reopened their logs).
+  await waitUntil('both workers in the new access log', async () => {
+    await get(port, '/');
+    const text = fs.existsSync(acc) ? fs.readFileSync(acc, 'utf8') : '';
+    return workers.every((pid) => text.includes(`<${pid}>`));
+  });
+  const oldAccess = fs.readFileSync(`${acc}.1`, 'utf8');
+  expect((await get(port, '/')).status).toBe(200);
+  await waitUntil('one more access line', () => fs.readFileSync(acc, 'utf8').split('\n').length > 2);
+  expect(fs.readFileSync(`${acc}.1`, 'utf8')).toBe(oldAccess);
+
+  // A master line and a worker line after the reopen go to the new error log only.
+  const oldErr = fs.readFileSync(`${err}.1`, 'utf8');
+  l.signal('SIGTTIN');
+  process.kill(workers[0]!, 'SIGTERM');
+  await waitUntil('master and worker lines in the new error log', () => {
+    const text = fs.readFileSync(err, 'utf8');
+    return text.includes(`[${l.pid}] [INFO] Handling signal: ttin`) && text.includes(`[${workers[0]}] [INFO] Worker exiting (pid: ${workers[0]})`);
+  });
+  expect(fs.readFileSync(`${err}.1`, 'utf8')).toBe(oldErr);
+});
+
+test('WINCH: workers stop, the master and its socket stay; a request waits in the backlog and is answered after TTIN', async () => {
+  const dir = tmpDir('ldsup-winch-');
+  const port = await freePort();
+  const pidfile = path.join(dir, 'ldsup.pid');
+  const l = start([BASIC, '-w', '2', '-b', `127.0.0.1:${port}`, '-p', pidfile], { cwd: dir });
+  await l.ready();
+  const workers = await settled(pidfile, 2);
+  l.signal('SIGWINCH');
+  await l.waitFor(/graceful stop of workers/);
+  for (const pid of workers) await waitGone(pid, CI_TIMEOUT);
+  await waitUntil('no worker left', () => childrenOf(l.pid).length === 0);
+  expect(isAlive(l.pid)).toBe(true);
+
+  let answered = false;
+  const waiting = get(port, '/', { timeoutMs: 60_000 }).then((r) => ((answered = true), r));
+  // Give the connection a chance to be refused if the socket were gone: it is accepted by the
+  // kernel (backlog) and stays pending while no worker exists.
+  await waitUntil('no worker, master up', () => childrenOf(l.pid).length === 0 && isAlive(l.pid));
+  expect(answered).toBe(false);
+  l.signal('SIGTTIN');
+  const r = await waiting;
+  expect(r.status).toBe(200);
+  expect(workers).not.toContain(r.json<{ pid: number }>().pid);
+  expect(await settled(pidfile, 1)).toEqual([r.json<{ pid: number }>().pid]);
+});
+
+test('boot failure after a healthy start: backoff is logged, the master stays up, serves with what it has, and does not spin', async () => {
+  const dir = tmpDir('ldsup-backoff-');
+  const port = await freePort();
+  const pidfile = path.join(dir, 'ldsup.pid');
+  const appFile = path.join(dir, 'app.mjs');
+  fs.copyFileSync(BASIC, appFile);
+  const l = start([appFile, '-w', '2', '-b', `127.0.0.1:${port}`, '-p', pidfile], { cwd: dir });
+  await l.ready();
+  const [victim, survivor] = await settled(pidfile, 2);
+
+  fs.writeFileSync(appFile, "throw new Error('broken on disk');\n");
+  process.kill(victim!, 'SIGKILL');
+  await l.waitFor(/Exception in worker process: [^\n]*broken on disk/);
+  await l.waitFor(/\[WARNING\] Workers are crashing at start-up \(2 in a row\); next start in 0\.5 s/);
+  const t0 = Date.now();
+  const ticks0 = cpuTicks(l.pid);
+  // Let the backoff grow: the 5th crash in a row waits 4 s.
+  await l.waitFor(/Workers are crashing at start-up \(5 in a row\); next start in 4\.0 s/, 60_000);
+  const wallS = (Date.now() - t0) / 1000;
+  const cpuS = (cpuTicks(l.pid) - ticks0) / 100;
+  // A resource bound, not a speed claim: the master idles between attempts.
+  expect(cpuS).toBeLessThan(0.5 * wallS);
+  expect(l.output).not.toContain('Shutting down');
+  expect(isAlive(l.pid)).toBe(true);
+  // Fewer boot attempts than a respawn storm would make: one per backoff step.
+  expect(count(l.output, /Exception in worker process/g)).toBeLessThanOrEqual(6);
+  // The healthy worker serves on.
+  for (let i = 0; i < 3; i++) expect((await get(port, '/')).json<{ pid: number }>().pid).toBe(survivor);
+
+  // Fixed on disk: the next attempt boots and the count is back to 2.
+  fs.copyFileSync(BASIC, appFile);
+  const after = await settled(pidfile, 2, [victim!], 60_000);
+  expect(after).toContain(survivor);
+});

@@ -1,0 +1,127 @@
+/**
+ * Issue 3, USR2 (spec §5): a new master on the inherited sockets writes `<pidfile>.2`, both
+ * generations serve, the guards refuse a second upgrade, TERM to the old master promotes the
+ * new one (pidfile renamed) with no failed request across the whole sequence; rollback (TERM
+ * the new master) leaves the old one serving, and a second USR2 works.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { CI_TIMEOUT, FIXTURES, cleanup, freePort, get, isAlive, start, tmpDir, waitGone } from '../support/ldsup.js';
+import { describeLoad, load, stopAllLoads } from '../support/load.js';
+import { childrenOf, control, count, killAll, parentOf, settled, waitOutput, waitUntil } from '../support/proc.js';
+
+jest.setTimeout(150_000);
+afterEach(stopAllLoads);
+afterEach(cleanup);
+
+const BASIC = path.join(FIXTURES, 'apps', 'basic.mjs');
+
+const readPid = (f: string): number | null => {
+  try {
+    const m = /^(\d+)\n$/.exec(fs.readFileSync(f, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+};
+
+/** Both masters serve: fresh connections reach workers of each. */
+async function servedBy(port: number, masters: number[]): Promise<void> {
+  const seen = new Set<number>();
+  await waitUntil(`answers from workers of masters ${masters.join(', ')}`, async () => {
+    const r = await get(port, '/');
+    expect(r.status).toBe(200);
+    const ppid = parentOf(r.json<{ pid: number }>().pid);
+    if (ppid) seen.add(ppid);
+    return masters.every((m) => seen.has(m));
+  });
+}
+
+test('USR2 under load: .2 pidfile, both serve, guards, TERM old → promoted, pidfile renamed, zero failed requests', async () => {
+  const dir = tmpDir('ldsup-usr2-');
+  const port = await freePort();
+  const pidfile = path.join(dir, 'ldsup.pid');
+  const l = start([BASIC, '-w', '2', '-b', `127.0.0.1:${port}`, '-p', pidfile], { cwd: dir });
+  let newPid = 0;
+  try {
+    await l.ready();
+    const oldWorkers = await settled(pidfile, 2);
+    const run = load({ port, rate: 200, durationMs: 120_000, sockets: 16 });
+
+    l.signal('SIGUSR2');
+    newPid = await waitUntil(`<pidfile>.2; output:\n${l.output}`, () => readPid(`${pidfile}.2`));
+    expect(newPid).not.toBe(l.pid);
+    expect(readPid(pidfile)).toBe(l.pid);
+    await waitOutput(l, new RegExp(`Ready: 2 workers serving \\(master ${newPid}\\)`));
+    await servedBy(port, [l.pid, newPid]);
+
+    // Guards: one upgrade at a time, and the child cannot upgrade while its parent lives.
+    l.signal('SIGUSR2');
+    await waitOutput(l, /\[WARNING\] USR2 signal ignored\. Child exists\./);
+    process.kill(newPid, 'SIGUSR2');
+    await waitOutput(l, /\[WARNING\] USR2 signal ignored\. Parent exists\./);
+    expect(count(l.output, /Started new master/g)).toBe(1);
+
+    // Retire the old master: the new one takes over the pidfile.
+    l.signal('SIGTERM');
+    expect(await l.waitExit()).toEqual({ code: 0, signal: null });
+    await waitOutput(l, /Master has been promoted\./);
+    await waitUntil('pidfile renamed to the new master', () => readPid(pidfile) === newPid && !fs.existsSync(`${pidfile}.2`));
+    for (const pid of oldWorkers) await waitGone(pid, CI_TIMEOUT);
+    await servedBy(port, [newPid]);
+    // Its control socket now sits beside the main pidfile.
+    const st = await control(pidfile, { cmd: 'status' });
+    expect(st.master.pid).toBe(newPid);
+    expect(st.master.parentPid).toBeNull();
+
+    const r = await run.stop();
+    expect({ failures: r.failures.length, summary: describeLoad(r) }).toEqual({ failures: 0, summary: expect.any(String) });
+    expect(r.answered).toBe(r.sent);
+    // Workers of both generations answered during the run.
+    const pids = [...r.byPid.keys()];
+    expect(pids.some((p) => oldWorkers.includes(p))).toBe(true);
+    expect(pids.some((p) => !oldWorkers.includes(p))).toBe(true);
+  } finally {
+    if (newPid) killAll([...childrenOf(newPid), newPid]);
+  }
+});
+
+test('rollback: TERM the new master, the old one carries on with the same workers, and a second USR2 works', async () => {
+  const dir = tmpDir('ldsup-usr2-');
+  const port = await freePort();
+  const pidfile = path.join(dir, 'ldsup.pid');
+  const l = start([BASIC, '-w', '2', '-b', `127.0.0.1:${port}`, '-p', pidfile], { cwd: dir });
+  const spawned: number[] = [];
+  try {
+    await l.ready();
+    const oldWorkers = await settled(pidfile, 2);
+
+    l.signal('SIGUSR2');
+    const m2 = await waitUntil(`<pidfile>.2; output:\n${l.output}`, () => readPid(`${pidfile}.2`));
+    spawned.push(m2);
+    await waitOutput(l, new RegExp(`Ready: 2 workers serving \\(master ${m2}\\)`));
+    const m2Workers = childrenOf(m2);
+    process.kill(m2, 'SIGTERM');
+    await waitGone(m2, CI_TIMEOUT);
+    await waitOutput(l, new RegExp(`New master \\(pid ${m2}\\) exited with code 0`));
+    for (const pid of m2Workers) await waitGone(pid, CI_TIMEOUT);
+    expect(fs.existsSync(`${pidfile}.2`)).toBe(false);
+    expect(readPid(pidfile)).toBe(l.pid);
+    expect(isAlive(l.pid)).toBe(true);
+    expect(await settled(pidfile, 2)).toEqual(oldWorkers);
+    for (let i = 0; i < 4; i++) expect(oldWorkers).toContain((await get(port, '/')).json<{ pid: number }>().pid);
+
+    // A second USR2 is accepted.
+    l.signal('SIGUSR2');
+    const m3 = await waitUntil('a second <pidfile>.2', () => {
+      const p = readPid(`${pidfile}.2`);
+      return p && p !== m2 ? p : null;
+    });
+    spawned.push(m3);
+    await waitOutput(l, new RegExp(`Ready: 2 workers serving \\(master ${m3}\\)`));
+    await servedBy(port, [l.pid, m3]);
+    expect(count(l.output, /USR2 signal ignored/g)).toBe(0);
+  } finally {
+    for (const m of spawned) killAll([...childrenOf(m), m]);
+  }
+});
