@@ -76,7 +76,8 @@ export interface AccessLog {
 }
 
 export function createAccessLog(file: string, format: string): AccessLog {
-  const sink = new LogSink(file, 1);
+  // Only workers open the access log; the master checked at start-up that it can be opened.
+  const sink = new LogSink(file, 1, true);
   const parts = compileFormat(format);
   return {
     log(req, res, startedAt) {

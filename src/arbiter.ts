@@ -57,6 +57,8 @@ export interface ArbiterDeps {
   onPromoted?(): Promise<void>;
   /** Called as the master halts, with why (daemon mode reports a boot failure's reason). */
   onHalt?(reason: string | null, status: number): void;
+  /** Reaps orphaned zombies when the master is PID 1 (no-op otherwise). */
+  reapOrphans?(): void;
   /** Prometheus counters, when metrics are on. */
   metrics?: Metrics | null;
   /** systemd readiness notifications (no-op outside systemd). */
@@ -131,10 +133,12 @@ export class Arbiter {
       process.on(sig, h);
     }
     try {
-      await this.setNumWorkers(this.settings.workers);
+      // The first nworkersChanged(n, null) already ran in master.ts, before onStarting (gunicorn's setup()).
+      this.numWorkers = this.settings.workers;
       for (;;) {
         await this.waitForEvents(this.tickMs());
         this.lastTick = Date.now();
+        this.deps.reapOrphans?.();
         for (const e of this.takeEvents()) await this.dispatch(e);
         await this.maybePromote();
         this.murderWorkers();
@@ -293,7 +297,7 @@ export class Arbiter {
   }
 
   private async setNumWorkers(n: number): Promise<void> {
-    const old = this.workerAge === 0 && this.numWorkers === 0 ? null : this.numWorkers;
+    const old = this.numWorkers;
     this.numWorkers = n;
     await runHook(this.hooks, 'nworkersChanged', this.log, {}, this.server, n, old);
   }
@@ -554,6 +558,7 @@ export class Arbiter {
     while (this.workers.size > 0 && Date.now() < deadline) {
       await this.waitForEvents(Math.min(100, Math.max(1, deadline - Date.now())));
       this.lastTick = Date.now();
+      this.deps.reapOrphans?.();
       for (const e of this.takeEvents()) {
         if (e.kind === 'exit') await this.reapWorker(e.worker, e.code, e.signal).catch(() => {});
         else if (e.kind === 'control') e.reply({ ok: false, error: 'the master is shutting down' });

@@ -28,6 +28,8 @@ export interface LogOptions {
   file?: string | null;
   /** Overrides TTY detection (tests). */
   color?: boolean;
+  /** Workers: a file that cannot be opened is reported once and its lines dropped (see LogSink). */
+  tolerant?: boolean;
 }
 
 const rank = (l: Level): number => LEVELS.indexOf(l);
@@ -41,7 +43,12 @@ export function timestamp(d = new Date()): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${sign}${p(Math.floor(a / 60))}${p(a % 60)}`;
 }
 
-/** A sink that writes whole lines synchronously, so lines from master and workers never interleave mid-line. */
+/**
+ * A sink that writes whole lines synchronously, so lines from master and workers never interleave mid-line.
+ * Disk trouble (a full disk, an unwritable file, a removed directory) must not take the server down
+ * and must not be reported once per line: it goes to stderr once, until a write succeeds again.
+ * A `tolerant` sink (workers) that cannot even open its file drops its lines until USR1 reopens it.
+ */
 export class LogSink {
   private fd: number;
   private failed = false;
@@ -49,30 +56,40 @@ export class LogSink {
   constructor(
     private readonly file: string | null | undefined,
     private readonly stdFd = 2,
+    private readonly tolerant = false,
   ) {
     this.fd = this.open();
   }
   private open(): number {
     if (!this.file || this.file === '-') return this.stdFd;
-    return fs.openSync(this.file, 'a', 0o640);
+    try {
+      return fs.openSync(this.file, 'a', 0o640);
+    } catch (err) {
+      if (!this.tolerant) throw err;
+      this.report(`cannot open log file ${this.file}: ${(err as Error).message}; its lines are dropped until it can be reopened (USR1)`);
+      return -1;
+    }
+  }
+  /** Once per failure streak, on stderr (never into the failing file itself). */
+  private report(msg: string): void {
+    if (this.failed) return;
+    this.failed = true;
+    try {
+      fs.writeSync(2, `ldsup: ${msg}\n`);
+    } catch {
+      /* stderr gone too: nothing left to tell */
+    }
   }
   get isTTY(): boolean {
     return this.fd === 2 ? Boolean(process.stderr.isTTY) : this.fd === 1 ? Boolean(process.stdout.isTTY) : false;
   }
   write(line: string): void {
+    if (this.fd < 0) return;
     try {
       fs.writeSync(this.fd, line + '\n');
       this.failed = false;
     } catch (err) {
-      // Disk trouble must not take the server down, and must not be reported once per line.
-      if (!this.failed) {
-        this.failed = true;
-        try {
-          fs.writeSync(2, `ldsup: cannot write log file ${this.file}: ${(err as Error).message}\n`);
-        } catch {
-          /* stderr gone too: nothing left to tell */
-        }
-      }
+      this.report(`cannot write log file ${this.file}: ${(err as Error).message}`);
     }
   }
   reopen(): void {
@@ -81,14 +98,15 @@ export class LogSink {
       const next = fs.openSync(this.file!, 'a', 0o640);
       const old = this.fd;
       this.fd = next;
-      fs.closeSync(old);
+      this.failed = false;
+      if (old >= 0) fs.closeSync(old);
     } catch (err) {
-      this.write(`ldsup: cannot reopen log file ${this.file}: ${(err as Error).message}`);
+      this.report(`cannot reopen log file ${this.file}: ${(err as Error).message}`);
     }
   }
 }
 
-export function createLogger(opts: LogOptions = {}, sink = new LogSink(opts.file)): Logger {
+export function createLogger(opts: LogOptions = {}, sink = new LogSink(opts.file, 2, opts.tolerant)): Logger {
   const min = rank(opts.level ?? 'info');
   const format = opts.format ?? 'text';
   const useColor = opts.color ?? (sink.isTTY && !process.env.NO_COLOR);

@@ -1,7 +1,7 @@
 /**
  * Start-up of the master, in gunicorn's order, then the arbiter's loop:
- * env → flags (LaunchDarkly or the offline file) → preload (import the app, run the preload
- * hook) → pidfile check → onStarting → bind (or inherit the sockets after USR2) → pidfile →
+ * env → flags (LaunchDarkly or the offline file) → nworkersChanged → preload (import the app,
+ * run the preload hook) → pidfile check → onStarting → bind (or inherit the sockets after USR2) → pidfile →
  * control socket → workers → whenReady.
  * Every failure before the first worker exists is one clear line and exit 1, with nothing left
  * behind (no socket, no pidfile, no worker).
@@ -21,6 +21,7 @@ import { Pidfile } from './pidfile.js';
 import { inherited } from './reexec.js';
 import { resolveIds } from './privileges.js';
 import { Notifier, listenFds } from './systemd.js';
+import { orphanReaper } from './pid1.js';
 import { Endpoints, Metrics, type ObservedState } from './observability.js';
 import { adopt, closeListeners, createListeners, describeListeners, type Listener } from './sockets.js';
 import type { Hooks, ResolvedSettings } from './types.js';
@@ -92,13 +93,25 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
     if (outcome === 'timeout') log.warning(`No flag data from LaunchDarkly after ${ld.startWait} s; workers start with flag defaults and get the data when it arrives`);
     const ids = resolveIds(settings.user, settings.group);
     if (ids) fs.chownSync(runDir, ids.uid, ids.gid); // workers write timeout stacks there
+    // gunicorn's setup(): the wanted count is set (hook with old = null) before preload and onStarting.
+    const early = { pid: process.pid, settings, log, workers: () => [] };
+    await runHook(hooks, 'nworkersChanged', log, {}, early, settings.workers, null);
+    // Workers open the access log themselves and only report a failure (disk trouble later on
+    // must not stop a new worker from serving); at start-up a bad path is an error, as in gunicorn.
+    if (settings.accessLog && settings.accessLog !== '-') {
+      try {
+        fs.closeSync(fs.openSync(settings.accessLog, 'a', 0o640));
+      } catch (err) {
+        throw new StartError(`cannot open access log file ${settings.accessLog}: ${(err as Error).message}`);
+      }
+    }
     const preload = settings.preload ? await preloadApp(settings, hooks, log) : undefined;
     if (settings.pidfile) {
       // A USR2 child writes <pidfile>.2 until its old master has gone.
       pidfile = new Pidfile(fromUsr2 ? `${settings.pidfile}.2` : settings.pidfile);
       pidfile.check();
     }
-    await runHook(hooks, 'onStarting', log, { critical: true }, { pid: process.pid, settings, log, workers: () => [] });
+    await runHook(hooks, 'onStarting', log, { critical: true }, early);
     if (fromUsr2) listeners = fromUsr2.fds.map((fd, i) => adopt(settings.bind[i] ?? `fd://${fd}`, fd));
     else if (systemdFds.length > 0) {
       log.info(`Using ${systemdFds.length} socket(s) from systemd (socket activation)`);
@@ -111,6 +124,7 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
     const metrics = settings.metricsBind ? new Metrics(observed()) : null;
     arbiter = new Arbiter({
       metrics,
+      reapOrphans: orphanReaper(log),
       settings,
       hooks,
       log,

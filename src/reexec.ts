@@ -8,16 +8,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Listener } from './sockets.js';
 import { STARTUP } from './startup.js';
+import { track } from './children.js';
 
 export function spawnNewMaster(listeners: Listener[]): ChildProcess {
   const fds = listeners.map((l) => l.fd);
   const env: NodeJS.ProcessEnv = { ...STARTUP.env, LDSUP_FDS: fds.map((_, i) => 3 + i).join(','), LDSUP_PARENT_PID: String(process.pid) };
   delete env.LDSUP_DAEMONIZED; // it must not try to report readiness on a pipe that is gone
-  return spawn(STARTUP.execPath, [...STARTUP.execArgv, ...STARTUP.argv], {
-    cwd: STARTUP.cwd,
-    env,
-    stdio: ['inherit', 'inherit', 'inherit', ...fds],
-  });
+  return track(
+    spawn(STARTUP.execPath, [...STARTUP.execArgv, ...STARTUP.argv], {
+      cwd: STARTUP.cwd,
+      env,
+      stdio: ['inherit', 'inherit', 'inherit', ...fds],
+    }),
+  );
 }
 
 /** In a master started by USR2: the inherited listener fds and the old master's pid. */

@@ -90,7 +90,7 @@ function onMessage(m: unknown): void {
 
 async function boot(init: InitMsg): Promise<void> {
   const s = init.settings;
-  log = createLogger({ level: s.logLevel, format: s.logFormat, file: s.errorLog });
+  log = createLogger({ level: s.logLevel, format: s.logFormat, file: s.errorLog, tolerant: true });
   if (init.hooks.length > 0 && s.configFile) hooks = splitFileConfig(await loadConfigFile(s.configFile, process.cwd())).hooks;
   const ldSettings = resolveLaunchDarklySettings(s.launchdarkly);
   // Also serves apps that build their own client with ldOptions() from 'ldsup'.

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { CI_TIMEOUT, FIXTURES, cleanup, freePort, get, isAlive, runCli, start, tmpDir, waitGone, writeConfig } from '../support/ldsup.js';
+import { CI_TIMEOUT, FIXTURES, ROOT, cleanup, freePort, get, isAlive, runCli, start, tmpDir, waitGone, writeConfig } from '../support/ldsup.js';
 
 afterEach(cleanup);
 
@@ -21,7 +21,7 @@ async function distinctPids(port: number, n: number): Promise<Set<number>> {
 test('serves the example app from supervisor.config.ts with --preload: / and /flag from every worker', async () => {
   const port = await freePort();
   const pidfile = path.join(tmpDir(), 'ldsup.pid');
-  const l = start(['--config', 'supervisor.config.ts', '--preload', '-b', `127.0.0.1:${port}`, '-p', pidfile]);
+  const l = start(['--config', 'supervisor.config.ts', '--preload', '-b', `127.0.0.1:${port}`, '-p', pidfile], { cwd: ROOT });
   await l.ready();
   expect(l.output).toMatch(/Starting ldsup \d+\.\d+\.\d+/);
   expect(l.output).toContain(`Listening at: http://127.0.0.1:${port} (${l.pid})`);

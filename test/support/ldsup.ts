@@ -13,6 +13,12 @@ import path from 'node:path';
 export const ROOT = path.resolve(__dirname, '../..');
 export const CLI = path.join(ROOT, 'bin/ldsup.js');
 export const FIXTURES = path.join(ROOT, 'test/fixtures');
+/**
+ * Where the CLI runs unless a test says otherwise: a directory with no ldsup config whose own
+ * package.json stops the config search, so the repo's supervisor.config.ts (and its pidfile) is
+ * never picked up by accident and parallel test files cannot collide on it.
+ */
+export const NEUTRAL_CWD = path.join(FIXTURES, 'cwd');
 
 /** Generous: CI runs both Node legs on a loaded 2-core machine, and workers take ~0.2-2 s to boot. */
 export const CI_TIMEOUT = 30_000;
@@ -58,7 +64,7 @@ export class Ldsup {
 
   constructor(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
     this.proc = spawn(process.execPath, [CLI, ...args], {
-      cwd: opts.cwd ?? ROOT,
+      cwd: opts.cwd ?? NEUTRAL_CWD,
       env: { ...process.env, NO_COLOR: '1', LAUNCHDARKLY_SDK_KEY: '', LDSUP_CMD_ARGS: '', PORT: '', WEB_CONCURRENCY: '', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // its own process group: cleanup kills master and workers together

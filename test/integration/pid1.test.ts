@@ -1,0 +1,70 @@
+/**
+ * ldsup as PID 1 (a container's init), in a fresh PID namespace (`unshare --pid --fork
+ * --mount-proc`, needs root as CI has): TERM as `docker stop` sends it is a graceful stop with
+ * exit 0, and zombies of orphaned grandchildren of the app are reaped.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CLI, FIXTURES, NEUTRAL_CWD, freePort, get } from '../support/ldsup.js';
+import { waitFor } from '../support/wait.js';
+
+const APP = path.join(FIXTURES, 'apps', 'orphans.mjs');
+let ns: ChildProcess | null = null;
+afterEach(() => {
+  try {
+    process.kill(-ns!.pid!, 'SIGKILL'); // unshare and, with it, the whole namespace
+  } catch {
+    /* gone */
+  }
+});
+
+function stat(pid: number): { ppid: number; state: string } | null {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return { state: f[0]!, ppid: Number(f[1]) };
+  } catch {
+    return null;
+  }
+}
+const childrenOf = (pid: number) =>
+  fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .filter((p) => stat(p)?.ppid === pid);
+
+test('as PID 1: orphaned zombies are reaped; TERM (docker stop) stops gracefully with exit 0', async () => {
+  const port = await freePort();
+  ns = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, CLI, APP, '-w', '2', '-b', `127.0.0.1:${port}`], {
+    cwd: NEUTRAL_CWD,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1', LAUNCHDARKLY_SDK_KEY: '' },
+  });
+  let out = '';
+  ns.stdout!.on('data', (b) => (out += b));
+  ns.stderr!.on('data', (b) => (out += b));
+  await waitFor(() => /Ready: 2 workers serving \(master 1\)/.test(out), 30_000, `ldsup ready as PID 1:\n${out}`);
+  expect(out).toContain('running as PID 1: reaping orphaned processes');
+  // The master's pid outside the namespace: unshare's only child.
+  const master = childrenOf(ns.pid!)[0]!;
+  for (let i = 0; i < 5; i++) expect((await get(port, '/orphan')).status).toBe(200);
+  // The orphans were re-parented to the master; once they end, none may stay a zombie.
+  await waitFor(() => childrenOf(master).filter((p) => stat(p)?.state !== 'Z' && !isWorker(p)).length === 0, 20_000, 'the orphaned sleeps to end');
+  await waitFor(() => childrenOf(master).every((p) => stat(p)?.state !== 'Z'), 20_000, 'zombies to be reaped');
+  expect(childrenOf(master).filter(isWorker)).toHaveLength(2);
+  process.kill(master, 'SIGTERM');
+  const code = await new Promise<number | null>((resolve) => ns!.once('exit', (c) => resolve(c)));
+  expect(code).toBe(0);
+  expect(out).toContain('Shutting down: Master');
+}, 90_000);
+
+function isWorker(pid: number): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('worker-process');
+  } catch {
+    return false;
+  }
+}
