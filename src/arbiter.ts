@@ -141,7 +141,7 @@ export class Arbiter {
         this.deps.reapOrphans?.();
         for (const e of this.takeEvents()) await this.dispatch(e);
         await this.maybePromote();
-        this.murderWorkers();
+        await this.murderWorkers();
         await this.manageWorkers();
       }
     } catch (err) {
@@ -442,7 +442,7 @@ export class Arbiter {
    * can) and killed a tick later, with where it was stuck in the log. Memory: a worker over
    * `maxMemory` is recycled gracefully (replacement first).
    */
-  private murderWorkers(): void {
+  private async murderWorkers(): Promise<void> {
     const t = this.settings.timeout;
     const now = Date.now();
     for (const w of this.workers.values()) {
@@ -453,7 +453,7 @@ export class Arbiter {
       }
       if (t > 0 && now - w.lastBeat > t * 1000) {
         this.log.critical(`WORKER TIMEOUT (pid:${w.pid})`);
-        this.log.error(`Worker ${w.pid} was stuck (no heartbeat for ${((now - w.lastBeat) / 1000).toFixed(1)} s): ${whereStuck(this.deps.runDir, w.pid)}`);
+        this.log.error(`Worker ${w.pid} was stuck (no heartbeat for ${((now - w.lastBeat) / 1000).toFixed(1)} s): ${await whereStuck(this.deps.runDir, w.pid)}`);
         w.abortedAt = now;
         w.state = 'retiring';
         w.retireReason = 'timeout';
@@ -476,7 +476,8 @@ export class Arbiter {
    * 3. replace outdated workers (HUP) and those that asked to go (max-requests, memory) only
    *    while more workers are serving than needed, so a replacement is ready before its
    *    predecessor stops serving;
-   * 4. spawn the missing ones (unless a crash loop is backing off).
+   * 4. spawn the missing ones (unless a crash loop is backing off); one at a time while
+   *    replacing serving workers.
    */
   private async manageWorkers(): Promise<void> {
     const all = [...this.workers.values()].filter((w) => w.state !== 'exited').sort((a, b) => a.age - b.age);
@@ -491,7 +492,12 @@ export class Arbiter {
       serving--;
     }
     const missing = this.numWorkers - Math.min(counted.length, this.numWorkers);
-    if (missing > 0 && this.backoff.ready()) for (let i = 0; i < missing; i++) await this.spawn();
+    // While replacing serving workers (HUP, recycling) boot one at a time: a booting Node process
+    // burns a core for a while, and on a busy host the old workers need that CPU to keep serving.
+    const replacing = all.some((w) => w.state === 'ready' && (w.generation < this.generation || w.wantsRetire));
+    const booting = all.filter((w) => w.state === 'booting').length;
+    const budget = replacing ? Math.max(0, 1 - booting) : missing;
+    if (missing > 0 && this.backoff.ready()) for (let i = 0; i < Math.min(missing, budget); i++) await this.spawn();
     await this.checkReady();
   }
 

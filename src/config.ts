@@ -11,7 +11,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cosmiconfig, type Loader } from 'cosmiconfig';
-import { createJiti } from 'jiti';
 import { ConfigError, describe, oneLine } from './errors.js';
 import { Invalid, SETTINGS, SETTING_KEYS, closest, type SettingDef } from './settings.js';
 import { HOOK_NAMES, type Hooks, type ResolvedSettings } from './types.js';
@@ -41,14 +40,22 @@ function selfEntry(): string {
 
 let generation = 0;
 /** Loads a JS/TS config module afresh every time (HUP must see edits). */
+/**
+ * jiti, loaded only when a config needs it (TypeScript, CommonJS, or an ESM config importing
+ * 'ldsup' where the project has not installed it): it costs ~300 ms and ~25 MB.
+ */
+async function jiti(fsCache: boolean) {
+  const { createJiti } = await import('jiti');
+  return createJiti(import.meta.url, { alias: { ldsup: selfEntry() }, moduleCache: false, ...(fsCache ? {} : { fsCache: false }) });
+}
+
 const loadModule: Loader = async (filepath) => {
   const ext = path.extname(filepath);
   if (ext === '.js' || ext === '.mjs' || ext === '.cjs') {
     // Native import with a cache-busting query: plain JS needs no transpiling, and the query
     // makes Node evaluate the edited file again on reload (the old copy stays in memory: tiny).
     if (ext === '.cjs' || (ext === '.js' && !isEsm(filepath))) {
-      const jiti = createJiti(import.meta.url, { alias: { ldsup: selfEntry() }, moduleCache: false, fsCache: false });
-      return commonJsExports(await jiti.import(filepath));
+      return commonJsExports(await (await jiti(false)).import(filepath));
     }
     try {
       const mod = (await import(`${pathToFileURL(filepath).href}?ldsup=${++generation}`)) as { default?: unknown };
@@ -57,12 +64,10 @@ const loadModule: Loader = async (filepath) => {
       // `import { defineConfig } from 'ldsup'` where the project has no ldsup installed (npx,
       // global install): only jiti can alias the name to this copy.
       if (!isLdsupNotFound(err)) throw err;
-      const jiti = createJiti(import.meta.url, { alias: { ldsup: selfEntry() }, moduleCache: false, fsCache: false });
-      return defaultExport(await jiti.import(filepath));
+      return defaultExport(await (await jiti(false)).import(filepath));
     }
   }
-  const jiti = createJiti(import.meta.url, { alias: { ldsup: selfEntry() }, moduleCache: false });
-  const mod = await jiti.import(filepath);
+  const mod = await (await jiti(true)).import(filepath);
   return ext === '.cts' ? commonJsExports(mod) : defaultExport(mod);
 };
 

@@ -22,7 +22,7 @@ export interface ServeOptions {
   keepAliveMs: number;
   handler: http.RequestListener;
   limits: { requestLine: number; fields: number; fieldSize: number; headersTimeoutMs: number };
-  /** Called after each response is finished or the connection dropped. */
+  /** Called after each response is finished or the connection dropped (left unset: nothing is timed or called). */
   onDone?: (req: http.IncomingMessage, res: http.ServerResponse, startedAt: bigint) => void;
 }
 
@@ -94,7 +94,8 @@ export class HttpServing {
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const startedAt = process.hrtime.bigint();
+    const onDone = this.opts.onDone;
+    const startedAt = onDone ? process.hrtime.bigint() : 0n;
     const over = this.overLimit(req);
     if (over) {
       res.writeHead(over, { 'Content-Type': 'text/plain', Connection: 'close' });
@@ -114,10 +115,10 @@ export class HttpServing {
         st.active--;
         st.idleSince = Date.now();
       }
-      this.opts.onDone?.(req, res, startedAt);
+      onDone?.(req, res, startedAt);
       this.maybeDrained();
     };
-    res.once('finish', finish);
+    // 'close' follows 'finish', and also comes when the client goes away first: one listener is enough.
     res.once('close', finish);
     try {
       const r = this.opts.handler(req, res) as unknown;

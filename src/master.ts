@@ -22,7 +22,7 @@ import { inherited } from './reexec.js';
 import { resolveIds } from './privileges.js';
 import { Notifier, listenFds } from './systemd.js';
 import { orphanReaper } from './pid1.js';
-import { Endpoints, Metrics, type ObservedState } from './observability.js';
+import type { Endpoints, Metrics, ObservedState } from './observability.js';
 import { adopt, closeListeners, createListeners, describeListeners, type Listener } from './sockets.js';
 import type { Hooks, ResolvedSettings } from './types.js';
 import { VERSION } from './version.js';
@@ -121,7 +121,9 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
     if (ids) for (const l of listeners) if (l.address.kind === 'unix') fs.chownSync(l.address.path, ids.uid, ids.gid);
     pidfile?.write();
     if (pidfile) await control.listen(controlPath(pidfile.file));
-    const metrics = settings.metricsBind ? new Metrics(observed()) : null;
+    // prom-client is loaded only when health or metrics endpoints are asked for.
+    const obs = settings.healthBind || settings.metricsBind ? await import('./observability.js') : null;
+    const metrics = obs && settings.metricsBind ? new obs.Metrics(observed()) : null;
     arbiter = new Arbiter({
       metrics,
       reapOrphans: orphanReaper(log),
@@ -147,8 +149,8 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
         await control.listen(controlPath(settings.pidfile)).catch((err) => log.error(`control socket: ${oneLine(err)}`));
       },
     });
-    if (settings.healthBind || settings.metricsBind) {
-      endpoints = new Endpoints(observed(), metrics, { healthBind: settings.healthBind, metricsBind: settings.metricsBind, readyRequiresFlags: settings.readyRequiresFlags }, log);
+    if (obs) {
+      endpoints = new obs.Endpoints(observed(), metrics, { healthBind: settings.healthBind, metricsBind: settings.metricsBind, readyRequiresFlags: settings.readyRequiresFlags }, log);
       await endpoints.start();
     }
     return await arbiter.run();

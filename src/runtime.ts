@@ -3,24 +3,17 @@
  * (tsx's node-features.ts pattern). Tested on Node 20 and 24 by test/unit/runtime.test.ts.
  */
 import net from 'node:net';
-import module from 'node:module';
 import util from 'node:util';
 
 /** Native TypeScript type stripping (Node >= 22.18 / 23.6). */
 export const hasTypeStripping = Boolean((process.features as { typescript?: unknown }).typescript);
 
-/** `module.enableCompileCache` (Node >= 22.8). */
-export const hasCompileCache = typeof (module as { enableCompileCache?: unknown }).enableCompileCache === 'function';
 
 /** `reusePort` on net.Server#listen (Node >= 22.12 / 23.1); Node 20 silently ignores the option. */
 export const hasReusePort = (() => {
   const [maj, min] = process.versions.node.split('.').map(Number) as [number, number];
   return maj > 23 || (maj === 23 && min >= 1) || (maj === 22 && min >= 12);
 })();
-
-export function enableCompileCache(): void {
-  if (hasCompileCache) (module as unknown as { enableCompileCache(): unknown }).enableCompileCache();
-}
 
 /** A bound (not yet listening) server socket held by the master: it never accepts on it. */
 export interface ServerHandle {

@@ -14,26 +14,25 @@ import type { RequestListener } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { LDClient } from '@launchdarkly/node-server-sdk';
 import { createAccessLog, type AccessLog } from './access-log.js';
-import { loadConfigFile, splitFileConfig } from './config.js';
 import { AppLoadError, EXIT, oneLine } from './errors.js';
 import { runHook } from './hooks.js';
 import { HttpServing } from './http-server.js';
-import { closeClient, createWorkerClient, resolveLaunchDarklySettings, setWorkerBootstrap } from './launchdarkly/index.js';
+import { createRequire } from 'node:module';
+import { resolveLaunchDarklySettings, type LaunchDarklySettings } from './launchdarkly/settings.js';
 import { appExport, importApp, resolveHandler } from './loader.js';
 import { createLogger, type Logger } from './log.js';
 import { isMsg, type InitMsg, type ToWorker } from './protocol.js';
-import { enableCompileCache } from './runtime.js';
 import { startWatchdog } from './watchdog.js';
 import { dropPrivileges, resolveIds } from './privileges.js';
-import type { Hooks, WorkerContext } from './types.js';
+import { WORKER_HOOKS, type Hooks, type WorkerContext } from './types.js';
 
-enableCompileCache();
 
 let log: Logger = createLogger();
 let hooks: Hooks = {};
 let serving: HttpServing | null = null;
 let ctx: WorkerContext | null = null;
 let ld: LDClient | null = null;
+let ldModule: LdModule | null = null;
 let access: AccessLog | null = null;
 let stopping = false;
 let ready = false;
@@ -91,12 +90,18 @@ function onMessage(m: unknown): void {
 async function boot(init: InitMsg): Promise<void> {
   const s = init.settings;
   log = createLogger({ level: s.logLevel, format: s.logFormat, file: s.errorLog, tolerant: true });
-  if (init.hooks.length > 0 && s.configFile) hooks = splitFileConfig(await loadConfigFile(s.configFile, process.cwd())).hooks;
+  // The config file (cosmiconfig, maybe jiti) is loaded only when it has hooks that run here.
+  if (init.hooks.some((h) => WORKER_HOOKS.includes(h as never)) && s.configFile) {
+    const { loadConfigFile, splitFileConfig } = await import('./config.js');
+    hooks = splitFileConfig(await loadConfigFile(s.configFile, process.cwd())).hooks;
+  }
   const ldSettings = resolveLaunchDarklySettings(s.launchdarkly);
-  // Also serves apps that build their own client with ldOptions() from 'ldsup'.
-  setWorkerBootstrap(init.flags, ldSettings, { channel: flagChannel, log });
-  ld = await createWorkerClient(ldSettings, flagChannel, init.flags, log);
-  ctx = { pid: process.pid, age: init.age, log, ld, preload: init.preload, settings: s };
+  // With LaunchDarkly configured (a key, a flags file, daemon mode) the client is made now, before
+  // the app loads. Without, every flag is a default: the SDK (~0.5 s and ~12 MB per worker) is
+  // loaded only if the app asks for ctx.ld.
+  if (ldSettings.sdkKey || ldSettings.flagsFile || ldSettings.mode === 'daemon') await makeLdClient(ldSettings, init);
+  const base = { pid: process.pid, age: init.age, log, preload: init.preload, settings: s };
+  ctx = Object.defineProperty(base, 'ld', { enumerable: true, get: () => ld ?? makeLdClientSync(ldSettings, init) }) as WorkerContext;
   await runHook(hooks, 'postFork', log, { critical: true }, ctx);
   // Files are opened before privileges are dropped (as gunicorn's workers inherit them).
   if (s.accessLog) access = createAccessLog(s.accessLog, s.accessLogFormat);
@@ -110,10 +115,13 @@ async function boot(init: InitMsg): Promise<void> {
     keepAliveMs: s.keepAlive * 1000,
     handler: wrapHandler(handler, init.maxRequests),
     limits: { requestLine: s.limitRequestLine, fields: s.limitRequestFields, fieldSize: s.limitRequestFieldSize, headersTimeoutMs: s.headersTimeout * 1000 },
-    onDone: (req, res, t0) => {
-      access?.log(req, res, t0);
-      if (hooks.postRequest) runSync('postRequest', () => hooks.postRequest!(ctx!, req, res));
-    },
+    onDone:
+      access || hooks.postRequest
+        ? (req, res, t0) => {
+            access?.log(req, res, t0);
+            if (hooks.postRequest) runSync('postRequest', () => hooks.postRequest!(ctx!, req, res));
+          }
+        : undefined,
   });
   serving.onAppError = (err) => log.error(`Error handling request: ${oneLine(err)}`);
   await serving.listen();
@@ -127,11 +135,40 @@ async function boot(init: InitMsg): Promise<void> {
     lag.reset();
   }, init.heartbeatMs);
   beat.unref();
+  // Started now: the very first request may already block the loop (then no timer could start it).
   if (s.timeout > 0) startWatchdog(init.runDir, Math.max(200, (s.timeout * 1000) / 2));
+}
+
+type LdModule = typeof import('./launchdarkly/index.js');
+
+function ldClientFrom(mod: LdModule, settings: LaunchDarklySettings, init: InitMsg) {
+  // Also serves apps that build their own client with ldOptions() from 'ldsup'.
+  mod.setWorkerBootstrap(init.flags, settings, { channel: flagChannel, log });
+  ldModule = mod;
+  return mod.createWorkerClient(settings, flagChannel, init.flags, log);
+}
+
+async function makeLdClient(settings: LaunchDarklySettings, init: InitMsg): Promise<void> {
+  ld = await ldClientFrom(await import('./launchdarkly/index.js'), settings, init);
+}
+
+/** First use of ctx.ld without LaunchDarkly configured: load synchronously (a client from a bootstrap is ready at once). */
+function makeLdClientSync(settings: LaunchDarklySettings, init: InitMsg): LDClient {
+  const mod = createRequire(import.meta.url)('./launchdarkly/index.js') as LdModule;
+  mod.setWorkerBootstrap(init.flags, settings, { channel: flagChannel, log });
+  ldModule = mod;
+  const client = mod.createWorkerClientSync(settings, flagChannel, init.flags, log);
+  ld = client;
+  return client;
 }
 
 /** Counts requests, runs preRequest, and starts max-requests recycling at the limit. */
 function wrapHandler(handler: RequestListener, maxRequests: number): RequestListener {
+  if (maxRequests === 0 && !hooks.preRequest)
+    return (req, res) => {
+      requests++;
+      return handler(req, res);
+    };
   return (req, res) => {
     requests++;
     if (maxRequests > 0 && requests >= maxRequests && !retiring) {
@@ -180,7 +217,7 @@ async function shutdown(kind: 'graceful' | 'quick', deadlineMs?: number): Promis
 }
 
 async function exitWorker(code: number): Promise<never> {
-  if (ld) await closeClient(ld);
+  if (ld && ldModule) await ldModule.closeClient(ld);
   log.info(`Worker exiting (pid: ${process.pid})`);
   if (ctx) await runHook(hooks, 'workerExit', log, {}, ctx);
   process.exit(code);

@@ -39,6 +39,13 @@ export async function createWorkerClient(
   bootstrap: FlagEvent | null,
   log: Logger,
 ): Promise<LDClient> {
+  const client = createWorkerClientSync(settings, channel, bootstrap, log);
+  await settle(client, NO_BOOTSTRAP_WAIT_MS);
+  return client;
+}
+
+/** The same client without waiting: initialised at once when there is a bootstrap. */
+export function createWorkerClientSync(settings: LaunchDarklySettings, channel: FlagChannel, bootstrap: FlagEvent | null, log: Logger): LDClient {
   // Never `offline: true`: it ignores updateProcessor and every flag returns its default (pitfall 2).
   const client = init(settings.sdkKey ?? PLACEHOLDER_SDK_KEY, {
     ...(settings.mode === 'daemon' ? daemonLdOptions(settings) : workerLdOptions(settings, channel, bootstrap, log)),
@@ -46,7 +53,6 @@ export async function createWorkerClient(
   });
   // Without a listener the SDK logs every unknown-flag evaluation at error level (pitfall 11).
   client.on('error', (err: unknown) => log.debug(`launchdarkly sdk error: ${redactKey(String((err as Error)?.message ?? err), settings.sdkKey)}`));
-  await settle(client, NO_BOOTSTRAP_WAIT_MS);
   return client;
 }
 
