@@ -80,6 +80,8 @@ test('kill -9 of a random worker every 200 ms: the count recovers after every ki
   // After the storm: back to N ready workers (the crash backoff may delay it; bounded by 30 s).
   const recoverMs = await timeUntil(`${N} ready workers`, async () => (await readyWorkers(pidfile)).length === N, 60_000, 50);
   await timeUntil('a few answers after recovery', async () => run.answered > 0, CI_TIMEOUT);
+  // The sampler polls on its own clock: let it record the recovered state before it stops.
+  await timeUntil('the sampler to see the recovery', async () => s.samples.some((x) => x.t > lastKill && x.ready === N), CI_TIMEOUT, 50);
   const r = await run.stop();
   await s.stop();
   // Per kill: time until the sampler next saw N ready workers.

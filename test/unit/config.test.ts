@@ -111,7 +111,7 @@ describe('mergeSettings: defaults < config file < LDSUP_CMD_ARGS < command line'
     ],
     ['env entry', [cli({ env: ['NOPE'] })], 'invalid value for --env (command line): expected KEY=VALUE strings, found "NOPE" (string)'],
     ['env value', [file({ env: { A: 1 } })], 'invalid value for "env.A" in /etc/app/supervisor.config.ts: expected a string, found 1 (number)'],
-    ['launchdarkly sub-key', [file({ launchdarkly: { mode: 'proxy' } })], 'invalid value for "launchdarkly.mode" in /etc/app/supervisor.config.ts: expected one of relay, direct, found "proxy" (string)'],
+    ['launchdarkly sub-key', [file({ launchdarkly: { mode: 'proxy' } })], 'invalid value for "launchdarkly.mode" in /etc/app/supervisor.config.ts: expected one of relay, direct, daemon, found "proxy" (string)'],
     ['a function where a value belongs', [file({ workers: () => 2 })], 'invalid value for "workers" in /etc/app/supervisor.config.ts: expected an integer from 1 to 512, found a function'],
     [
       'jitter without maxRequests',

@@ -6,6 +6,7 @@ describe('resolveLaunchDarklySettings', () => {
     expect(resolveLaunchDarklySettings(undefined, {})).toEqual({
       sdkKey: undefined,
       mode: 'relay',
+      redis: { url: 'redis://127.0.0.1:6379', prefix: 'launchdarkly', cacheTTL: 15 },
       flagsFile: undefined,
       startWait: 5,
       streamUri: 'https://stream.launchdarkly.com',
@@ -25,7 +26,7 @@ describe('resolveLaunchDarklySettings', () => {
   });
 
   it('rejects a bad mode or startWait, naming the value and its type', () => {
-    expect(() => resolveLaunchDarklySettings({ mode: 'proxy' as never }, {})).toThrow(/'relay' or 'direct', got "proxy" \(string\)/);
+    expect(() => resolveLaunchDarklySettings({ mode: 'proxy' as never }, {})).toThrow(/'relay', 'direct' or 'daemon', got "proxy" \(string\)/);
     expect(() => resolveLaunchDarklySettings({ startWait: -1 }, {})).toThrow(/startWait/);
   });
 });

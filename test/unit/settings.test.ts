@@ -149,7 +149,7 @@ describe('validators', () => {
     ['env', ['1A=x'], true, 'KEY=VALUE strings'],
     ['env', { A: 1 }, false, 'a string'],
     ['env', { 'A-B': 'x' }, false, 'variable names like MY_VAR'],
-    ['launchdarkly', 'sdk-123', false, 'an object with the keys sdkKey, mode, flagsFile, startWait, streamUri, baseUri, eventsUri, sendEvents, failOnAuthError'],
+    ['launchdarkly', 'sdk-123', false, 'an object with the keys sdkKey, mode, redis, flagsFile, startWait, streamUri, baseUri, eventsUri, sendEvents, failOnAuthError'],
   ])('%s rejects %j (fromText %s): expected %s', (key, value, fromText, expected) => {
     expect(invalid(() => def(key).parse(value, fromText)).expected).toBe(expected);
   });
@@ -176,7 +176,7 @@ describe('parseLaunchDarkly', () => {
   });
 
   test.each<[Record<string, unknown>, string, string, unknown]>([
-    [{ mode: 'proxy' }, 'launchdarkly.mode', 'one of relay, direct', 'proxy'],
+    [{ mode: 'proxy' }, 'launchdarkly.mode', 'one of relay, direct, daemon', 'proxy'],
     [{ startWait: 'long' }, 'launchdarkly.startWait', 'a number of seconds >= 0', 'long'],
     [{ startWait: -1 }, 'launchdarkly.startWait', 'a number of seconds >= 0', -1],
     [{ sendEvents: 'no' }, 'launchdarkly.sendEvents', 'true or false', 'no'],
