@@ -188,7 +188,10 @@ function reason(err: unknown): string {
   const frameLine = lines.map((l) => /^>\s*(\d+)\s*\|/.exec(l)?.[1]).find(Boolean);
   const text = lines.find((l) => !/^(>?\s*\d+\s*)?\|/.test(l));
   if (!text) return oneLine(err);
-  return text.replace(/ while parsing .*$/, '') + (frameLine ? ` (line ${frameLine})` : '');
+  // Node 24's JSON.parse already says "(line 3 column 1)"; keep one form on every Node.
+  const bare = text.replace(/ while parsing .*$/, '');
+  const line = frameLine ?? / \(line (\d+) column \d+\)$/.exec(bare)?.[1];
+  return bare.replace(/ \(line \d+ column \d+\)$/, '') + (line ? ` (line ${line})` : '');
 }
 
 /**

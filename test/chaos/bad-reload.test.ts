@@ -6,24 +6,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { CI_TIMEOUT, FIXTURES, cleanup, freePort, isAlive, tmpDir, writeConfig } from '../support/ldsup.js';
+import { CI_TIMEOUT, FIXTURES, freePort, isAlive, tmpDir, writeConfig } from '../support/ldsup.js';
 import { load } from '../support/load.js';
 import { settled } from '../support/proc.js';
-import { RATE, expectNoSecret, launch, loadFigures, record, since, startLd, timeUntil, type Ld } from './chaos.js';
+import { launch, type Ld, loadFigures, RATE, record, since, timeUntil, useChaos } from './chaos.js';
 
 let ld: Ld;
 
-beforeAll(async () => {
-  ld = await startLd();
-});
-afterAll(() => ld.fake.stop());
-afterEach(() => {
-  try {
-    expectNoSecret();
-  } finally {
-    cleanup();
-  }
-});
+useChaos((v) => (ld = v));
 
 type Fault = 'broken-config' | 'app-throws-at-import' | 'config-deleted';
 

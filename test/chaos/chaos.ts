@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { FakeLaunchDarkly } from '../support/fake-ld.js';
-import { ROOT, start, type Ldsup } from '../support/ldsup.js';
+import { ROOT, cleanup, start, type Ldsup } from '../support/ldsup.js';
 import type { LoadResult } from '../support/load.js';
 import { childrenOf, control } from '../support/proc.js';
 
@@ -133,3 +133,24 @@ export async function timeUntil(what: string, fn: () => unknown | Promise<unknow
 
 /** Lines of `text` matching `re` (global). */
 export const lines = (text: string, re: RegExp): string[] => text.split('\n').filter((s) => re.test(s));
+
+/**
+ * The hooks every chaos file needs: one local LaunchDarkly service for the file, and after each
+ * test the search for the SDK key in everything it printed, then the end of every process it
+ * started. `set` receives the service once it is up.
+ */
+export function useChaos(set: (ld: Ld) => void): void {
+  let ld: Ld | null = null;
+  beforeAll(async () => {
+    ld = await startLd();
+    set(ld);
+  });
+  afterAll(() => ld?.fake.stop());
+  afterEach(() => {
+    try {
+      expectNoSecret();
+    } finally {
+      cleanup();
+    }
+  });
+}

@@ -8,26 +8,16 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { CI_TIMEOUT, FIXTURES, cleanup, freePort, isAlive, tmpDir } from '../support/ldsup.js';
+import { CI_TIMEOUT, FIXTURES, freePort, isAlive, tmpDir } from '../support/ldsup.js';
 import { load } from '../support/load.js';
 import { count, cpuTicks, settled } from '../support/proc.js';
-import { RATE, dur, expectNoSecret, launch, loadFigures, readyWorkers, record, since, startLd, timeUntil, type Ld } from './chaos.js';
+import { dur, launch, type Ld, loadFigures, RATE, readyWorkers, record, since, timeUntil, useChaos } from './chaos.js';
 
 const APP = path.join(FIXTURES, 'apps', 'crash-after-start.mjs');
 const HZ = 100; // USER_HZ on Linux
 let ld: Ld;
 
-beforeAll(async () => {
-  ld = await startLd();
-});
-afterAll(() => ld.fake.stop());
-afterEach(() => {
-  try {
-    expectNoSecret();
-  } finally {
-    cleanup();
-  }
-});
+useChaos((v) => (ld = v));
 
 test('crash loop (each worker dies 100 ms after start): backoff logged, master CPU small, recovers once fixed', async () => {
   const windowMs = dur(8_000, 30_000);

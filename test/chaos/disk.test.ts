@@ -14,10 +14,10 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CI_TIMEOUT, FIXTURES, cleanup, freePort, isAlive, runCli, tmpDir } from '../support/ldsup.js';
+import { CI_TIMEOUT, FIXTURES, freePort, isAlive, runCli, tmpDir } from '../support/ldsup.js';
 import { load } from '../support/load.js';
 import { count, settled } from '../support/proc.js';
-import { RATE, expectNoSecret, launch, loadFigures, readyWorkers, record, startLd, timeUntil, watchFile, type Ld } from './chaos.js';
+import { launch, type Ld, loadFigures, RATE, readyWorkers, record, timeUntil, useChaos, watchFile } from './chaos.js';
 
 const APP = path.join(FIXTURES, 'apps', 'basic.mjs');
 const N = 2;
@@ -45,17 +45,7 @@ function immutableWorks(): boolean {
 const IMMUTABLE = immutableWorks();
 if (!IMMUTABLE) console.warn('disk chaos: chattr +i does not stop writes here (not root, or no ext2/3/4-like filesystem); the unwritable-file scenario is skipped');
 
-beforeAll(async () => {
-  ld = await startLd();
-});
-afterAll(() => ld.fake.stop());
-afterEach(() => {
-  try {
-    expectNoSecret();
-  } finally {
-    cleanup();
-  }
-});
+useChaos((v) => (ld = v));
 
 (IMMUTABLE ? test : test.skip)('error log and access log made unwritable (chattr +i): serving goes on, each process reports it once, new workers still boot', async () => {
   const dir = tmpDir();

@@ -13,26 +13,16 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { CI_TIMEOUT, FIXTURES, cleanup, freePort, get, runCli, tmpDir } from '../support/ldsup.js';
+import { CI_TIMEOUT, FIXTURES, freePort, get, runCli, tmpDir } from '../support/ldsup.js';
 import { load } from '../support/load.js';
 import { childrenOf } from '../support/proc.js';
-import { RATE, SECRET_KEY, expectNoSecret, launch, loadFigures, record, startLd, timeUntil, type Ld } from './chaos.js';
+import { expectNoSecret, launch, type Ld, loadFigures, RATE, record, SECRET_KEY, timeUntil, useChaos } from './chaos.js';
 
 const BASIC = path.join(FIXTURES, 'apps', 'basic.mjs');
 const PRIV = path.join(FIXTURES, 'apps', 'privileges.mjs');
 let ld: Ld;
 
-beforeAll(async () => {
-  ld = await startLd();
-});
-afterAll(() => ld.fake.stop());
-afterEach(() => {
-  try {
-    expectNoSecret();
-  } finally {
-    cleanup();
-  }
-});
+useChaos((v) => (ld = v));
 
 /** Real and effective uid/gid of a process, from /proc/<pid>/status. */
 function ids(pid: number): { uid: number[]; gid: number[] } {

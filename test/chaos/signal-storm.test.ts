@@ -4,26 +4,16 @@
  * ever booted is either serving or gone), and not one request fails.
  */
 import path from 'node:path';
-import { CI_TIMEOUT, FIXTURES, cleanup, freePort, isAlive, tmpDir } from '../support/ldsup.js';
+import { CI_TIMEOUT, FIXTURES, freePort, isAlive, tmpDir } from '../support/ldsup.js';
 import { load } from '../support/load.js';
 import { childrenOf, control, count, settled } from '../support/proc.js';
-import { RATE, expectNoSecret, launch, loadFigures, record, since, startLd, timeUntil, type Ld } from './chaos.js';
+import { launch, type Ld, loadFigures, RATE, record, since, timeUntil, useChaos } from './chaos.js';
 
 const APP = path.join(FIXTURES, 'apps', 'basic.mjs');
 const N = 3;
 let ld: Ld;
 
-beforeAll(async () => {
-  ld = await startLd();
-});
-afterAll(() => ld.fake.stop());
-afterEach(() => {
-  try {
-    expectNoSecret();
-  } finally {
-    cleanup();
-  }
-});
+useChaos((v) => (ld = v));
 
 const tick = () => new Promise((r) => setImmediate(r));
 

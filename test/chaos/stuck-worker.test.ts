@@ -6,26 +6,16 @@
  * the stuck worker's connections.
  */
 import path from 'node:path';
-import { CI_TIMEOUT, FIXTURES, cleanup, freePort, get, tmpDir, waitGone } from '../support/ldsup.js';
+import { CI_TIMEOUT, FIXTURES, freePort, get, tmpDir, waitGone } from '../support/ldsup.js';
 import { load } from '../support/load.js';
-import { RATE, expectNoSecret, launch, loadFigures, readyWorkers, record, since, startLd, timeUntil, type Ld } from './chaos.js';
+import { launch, type Ld, loadFigures, RATE, readyWorkers, record, since, timeUntil, useChaos } from './chaos.js';
 
 const APP = path.join(FIXTURES, 'apps', 'blocking.mjs');
 const N = 3;
 const SOCKETS = 8;
 let ld: Ld;
 
-beforeAll(async () => {
-  ld = await startLd();
-});
-afterAll(() => ld.fake.stop());
-afterEach(() => {
-  try {
-    expectNoSecret();
-  } finally {
-    cleanup();
-  }
-});
+useChaos((v) => (ld = v));
 
 async function scenario(kind: 'sigstop' | 'busy-loop'): Promise<void> {
   const port = await freePort();

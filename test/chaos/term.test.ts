@@ -5,25 +5,15 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { CI_TIMEOUT, FIXTURES, cleanup, freePort, get, isAlive, tmpDir, waitGone } from '../support/ldsup.js';
+import { CI_TIMEOUT, FIXTURES, freePort, get, isAlive, tmpDir, waitGone } from '../support/ldsup.js';
 import { load } from '../support/load.js';
 import { childrenOf } from '../support/proc.js';
-import { RATE, expectNoSecret, launch, loadFigures, record, since, startLd, timeUntil, type Ld } from './chaos.js';
+import { launch, type Ld, loadFigures, RATE, record, since, timeUntil, useChaos } from './chaos.js';
 
 const SLOW = path.join(FIXTURES, 'apps', 'slow-boot.mjs');
 let ld: Ld;
 
-beforeAll(async () => {
-  ld = await startLd();
-});
-afterAll(() => ld.fake.stop());
-afterEach(() => {
-  try {
-    expectNoSecret();
-  } finally {
-    cleanup();
-  }
-});
+useChaos((v) => (ld = v));
 
 type Case = 'term-during-boot' | 'term-twice' | 'term-then-int';
 

@@ -6,26 +6,16 @@
  *    served by the replacements; none is refused.
  */
 import path from 'node:path';
-import { CI_TIMEOUT, FIXTURES, cleanup, freePort, tmpDir } from '../support/ldsup.js';
+import { CI_TIMEOUT, FIXTURES, freePort, tmpDir } from '../support/ldsup.js';
 import { load } from '../support/load.js';
 import { childrenOf } from '../support/proc.js';
-import { RATE, dur, expectNoSecret, launch, loadFigures, readyWorkers, record, since, startLd, timeUntil, type Ld } from './chaos.js';
+import { dur, launch, type Ld, loadFigures, RATE, readyWorkers, record, since, timeUntil, useChaos } from './chaos.js';
 
 const APP = path.join(FIXTURES, 'apps', 'basic.mjs');
 const N = 3;
 let ld: Ld;
 
-beforeAll(async () => {
-  ld = await startLd();
-});
-afterAll(() => ld.fake.stop());
-afterEach(() => {
-  try {
-    expectNoSecret();
-  } finally {
-    cleanup();
-  }
-});
+useChaos((v) => (ld = v));
 
 /** Samples the number of ready workers every ~50 ms until stopped. */
 function sampler(pidfile: string) {

@@ -4,8 +4,8 @@
  * survive the exit of the process that started the output pipe (USR2: the new master keeps
  * writing to the old one's pipes).
  */
+import { control as sendControl, controlPath, type ControlRequest } from '../../src/control.js';
 import fs from 'node:fs';
-import net from 'node:net';
 import { CI_TIMEOUT, type Ldsup } from './ldsup.js';
 
 /** Polls `fn` (every 50 ms) until it returns a truthy value; throws with `what` on timeout. */
@@ -112,25 +112,9 @@ export interface Status {
   launchdarkly: Record<string, unknown>;
 }
 
-/** One request on the master's control socket (`<pidfile>.sock`), as `ldsup status` sends it. */
-export function control<T = Status>(pidfile: string, req: object, timeoutMs = CI_TIMEOUT): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(`${pidfile}.sock`);
-    let buf = '';
-    const timer = setTimeout(() => (sock.destroy(), reject(new Error('control socket: no answer'))), timeoutMs);
-    sock.setEncoding('utf8');
-    sock.on('connect', () => sock.write(JSON.stringify(req) + '\n'));
-    sock.on('data', (c: string) => (buf += c));
-    sock.on('end', () => {
-      clearTimeout(timer);
-      try {
-        resolve(JSON.parse(buf) as T);
-      } catch {
-        reject(new Error(`control socket: bad reply ${JSON.stringify(buf)}`));
-      }
-    });
-    sock.on('error', (err) => (clearTimeout(timer), reject(err)));
-  });
+/** One request on the master's control socket (`<pidfile>.sock`), through the client `ldsup status` uses. */
+export async function control<T = Status>(pidfile: string, req: ControlRequest, timeoutMs = CI_TIMEOUT): Promise<T> {
+  return (await sendControl(controlPath(pidfile), req, timeoutMs)) as unknown as T;
 }
 
 /**
