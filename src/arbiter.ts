@@ -135,14 +135,16 @@ export class Arbiter {
     try {
       // The first nworkersChanged(n, null) already ran in master.ts, before onStarting (gunicorn's setup()).
       this.numWorkers = this.settings.workers;
+      // Reconcile first (the first workers are spawned at once, not after a tick), then sleep
+      // until an event or the next tick, then handle what came in.
       for (;;) {
+        await this.maybePromote();
+        await this.murderWorkers();
+        await this.manageWorkers();
         await this.waitForEvents(this.tickMs());
         this.lastTick = Date.now();
         this.deps.reapOrphans?.();
         for (const e of this.takeEvents()) await this.dispatch(e);
-        await this.maybePromote();
-        await this.murderWorkers();
-        await this.manageWorkers();
       }
     } catch (err) {
       if (err instanceof StopLoop) return this.halt(null, EXIT.OK, err.graceful);

@@ -3,8 +3,9 @@
  * flags from the persistent store that a Relay Proxy keeps filled, through LaunchDarkly's own
  * Redis store package, with `useLdd` (the client counts as initialised at once).
  */
+import { createRequire } from 'node:module';
 import type { LDOptions } from '@launchdarkly/node-server-sdk';
-import { RedisFeatureStore } from '@launchdarkly/node-server-sdk-redis';
+import type * as RedisStore from '@launchdarkly/node-server-sdk-redis';
 import type { LaunchDarklySettings } from './settings.js';
 
 /** `redis://[:password@]host[:port][/db]` → ioredis options. */
@@ -23,6 +24,8 @@ export function redisOptions(url: string): { host: string; port: number; db?: nu
 
 export function daemonLdOptions(settings: LaunchDarklySettings): LDOptions {
   const { url, prefix, cacheTTL } = settings.redis;
+  // Loaded only in daemon mode: the store and ioredis cost ~150 ms of start-up in every worker.
+  const { RedisFeatureStore } = createRequire(import.meta.url)('@launchdarkly/node-server-sdk-redis') as typeof RedisStore;
   return {
     useLdd: true,
     featureStore: RedisFeatureStore({ redisOpts: redisOptions(url), prefix, cacheTTL }),
