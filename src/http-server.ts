@@ -15,6 +15,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { Socket } from 'node:net';
+import { callApp } from './call-app.js';
 
 export interface ServeOptions {
   fds: number[];
@@ -121,7 +122,7 @@ export class HttpServing {
     // 'close' follows 'finish', and also comes when the client goes away first: one listener is enough.
     res.once('close', finish);
     try {
-      const r = this.opts.handler(req, res) as unknown;
+      const r = callApp(this.opts.handler, req, res);
       if (r && typeof (r as Promise<unknown>).catch === 'function') (r as Promise<unknown>).catch((err) => this.fail(res, err));
     } catch (err) {
       this.fail(res, err);
