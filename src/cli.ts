@@ -147,21 +147,13 @@ async function check(app: string | undefined, opts: Record<string, unknown>, pri
 }
 
 async function stop(opts: Record<string, unknown>): Promise<void> {
-  let pidfile = opts.pid as string | undefined;
-  let timeout = opts.timeout !== undefined ? Number(opts.timeout) : NaN;
-  if (opts.timeout !== undefined && !(timeout >= 0)) fail(`invalid value for --timeout: expected a number of seconds, found "${opts.timeout}"`, EXIT.USAGE);
-  if (!pidfile) {
-    try {
-      const { settings } = await load({ config: opts.config }, undefined);
-      pidfile = settings.pidfile ?? undefined;
-      if (Number.isNaN(timeout)) timeout = settings.gracefulTimeout + 10;
-    } catch (err) {
-      fail(oneLine(err));
-    }
-    if (!pidfile) fail('no pidfile to find the master by: give -p PIDFILE, or set "pidfile" in the config');
-  }
+  const given = opts.timeout !== undefined ? Number(opts.timeout) : NaN;
+  if (opts.timeout !== undefined && !(given >= 0)) fail(`invalid value for --timeout: expected a number of seconds, found "${opts.timeout}"`, EXIT.USAGE);
+  const { pidfile, gracefulTimeout } = await pidfileOf(opts);
+  // By default wait a little longer than the master's own graceful stop can take.
+  const timeout = Number.isNaN(given) ? gracefulTimeout + 10 : given;
   try {
-    await stopMaster(path.resolve(pidfile), Number.isNaN(timeout) ? 40 : timeout, (m) => process.stderr.write(m + '\n'));
+    await stopMaster(pidfile, timeout, (m) => process.stderr.write(m + '\n'));
   } catch (err) {
     fail(oneLine(err));
   }
