@@ -73,14 +73,14 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
   let arbiter: Arbiter | null = null;
   let endpoints: Endpoints | null = null;
   // Metrics are created before the arbiter (it counts into them) and read its state lazily.
-  const observed = (): ObservedState => ({
+  const observed: ObservedState = {
     lastTick: () => arbiter!.lastTick,
     stopping: () => arbiter!.stopping,
     wanted: () => arbiter!.numWorkers,
-    startedAt: Date.now(),
+    startedAt: () => arbiter!.startedAt,
     workers: () => [...arbiter!.workers.values()],
     flags: () => relay.status(),
-  });
+  };
   // Private to this user (mkdtemp makes it 0700): timeout stacks.
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ldsup-'));
   try {
@@ -123,7 +123,7 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
     if (pidfile) await control.listen(controlPath(pidfile.file));
     // prom-client is loaded only when health or metrics endpoints are asked for.
     const obs = settings.healthBind || settings.metricsBind ? await import('./observability.js') : null;
-    const metrics = obs && settings.metricsBind ? new obs.Metrics(observed()) : null;
+    const metrics = obs && settings.metricsBind ? new obs.Metrics(observed) : null;
     arbiter = new Arbiter({
       metrics,
       reapOrphans: orphanReaper(log),
@@ -150,7 +150,7 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
       },
     });
     if (obs) {
-      endpoints = new obs.Endpoints(observed(), metrics, { healthBind: settings.healthBind, metricsBind: settings.metricsBind, readyRequiresFlags: settings.readyRequiresFlags }, log);
+      endpoints = new obs.Endpoints(observed, metrics, { healthBind: settings.healthBind, metricsBind: settings.metricsBind, readyRequiresFlags: settings.readyRequiresFlags }, log);
       await endpoints.start();
     }
     return await arbiter.run();

@@ -14,7 +14,7 @@ export interface ObservedState {
   lastTick(): number;
   stopping(): boolean;
   wanted(): number;
-  startedAt: number;
+  startedAt(): number;
   workers(): { pid: number; age: number; state: string; requests: number; rss: number; inflight: number; lagMs: number }[];
   flags(): { connected: boolean; initialized: boolean; lastUpdateAgeMs: number | null; flagCount: number };
 }
@@ -47,7 +47,7 @@ export class Metrics {
     perWorker('ldsup_worker_event_loop_lag_seconds', "Worker's event-loop delay (max over the last heartbeat).", (w) => w.lagMs / 1000);
     const simple = (name: string, help: string, read: () => number) =>
       new Gauge({ name, help, registers: [r], collect() { this.set(read()); } });
-    simple('ldsup_master_uptime_seconds', 'Seconds since the master started.', () => (Date.now() - state.startedAt) / 1000);
+    simple('ldsup_master_uptime_seconds', 'Seconds since the master started.', () => (Date.now() - state.startedAt()) / 1000);
     simple('ldsup_master_resident_memory_bytes', "The master's resident set size.", () => process.memoryUsage.rss());
     new Counter({
       name: 'ldsup_master_cpu_seconds_total',

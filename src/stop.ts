@@ -4,18 +4,14 @@
  */
 import fs from 'node:fs';
 import { isAlive, readPid } from './pidfile.js';
+import { procState } from './proc.js';
 
 export class StopError extends Error {}
 
 /** True while the pid is a live process (a zombie counts as gone). */
 export function isRunning(pid: number): boolean {
-  if (!isAlive(pid)) return false;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return true;
-  }
+  // No /proc entry we can read (null) while kill(pid, 0) says alive: count it as running.
+  return isAlive(pid) && procState(pid) !== 'Z';
 }
 
 /** Is this pid an ldsup master? (its command line or process title names ldsup) */

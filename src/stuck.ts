@@ -1,15 +1,6 @@
 /** Says where a timed-out worker is stuck: its JavaScript stack if the watchdog got one, else its process state. */
-import fs from 'node:fs';
+import { procState } from './proc.js';
 import { takeStack } from './watchdog.js';
-
-function procState(pid: number): string | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] ?? null;
-  } catch {
-    return null;
-  }
-}
 
 /**
  * The watchdog starts its capture after half the timeout; on a busy host pausing the loop can
