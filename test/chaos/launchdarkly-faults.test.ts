@@ -8,7 +8,7 @@
  * worker is restarted and every request is answered.
  */
 import path from 'node:path';
-import { CI_TIMEOUT, FIXTURES, cleanup, freePort, get, isAlive, tmpDir, writeConfig, type Ldsup } from '../support/ldsup.js';
+import { CI_TIMEOUT, FIXTURES, cleanup, everyWorker, freePort, get, isAlive, tmpDir, writeConfig, type Ldsup } from '../support/ldsup.js';
 import { load, type Load } from '../support/load.js';
 import { control } from '../support/proc.js';
 import { RATE, SECRET_KEY, dur, expectNoSecret, launch, loadFigures, record, since, startLd, timeUntil, type Ld } from './chaos.js';
@@ -27,21 +27,6 @@ afterEach(async () => {
   }
 });
 
-/** Until every worker pid has answered with a reply satisfying `ok`. */
-async function everyWorker(port: number, pids: number[], ok: (r: Reply) => boolean, timeoutMs: number): Promise<number> {
-  const good = new Set<number>();
-  return timeUntil(
-    `every worker (${pids.join(', ')}) to answer as expected`,
-    async () => {
-      const r = (await get(port, '/')).json<Reply>();
-      if (ok(r)) good.add(r.pid);
-      else good.delete(r.pid);
-      return pids.every((p) => good.has(p));
-    },
-    timeoutMs,
-    20,
-  );
-}
 
 /** Samples answers (flag value, initialized) every ~50 ms until `untilMs` has passed. */
 async function sample(port: number, untilMs: number): Promise<Record<string, number>> {
@@ -87,7 +72,7 @@ test('dropped stream: workers keep the last flags, the master reconnects by itse
   const { l, port, fake } = await boot();
   await l.ready();
   const pids = l.bootedWorkers();
-  await everyWorker(port, pids, (r) => r.flag === 'v1' && r.initialized, CI_TIMEOUT);
+  await everyWorker<Reply>(port, pids, (r) => r.flag === 'v1' && r.initialized, CI_TIMEOUT);
   const run = startLoad(port);
   await timeUntil('the load to be answered', () => run.answered >= 20, CI_TIMEOUT);
   const t0 = Date.now();
@@ -95,7 +80,7 @@ test('dropped stream: workers keep the last flags, the master reconnects by itse
   fake.setFlag('sample-flag', 'v2'); // nobody is connected: only a reconnect brings it
   const duringDrop = await sample(port, 300);
   await l.waitFor(/launchdarkly: stream dropped/);
-  const recoverMs = await everyWorker(port, pids, (r) => r.flag === 'v2' && r.initialized, 60_000);
+  const recoverMs = await everyWorker<Reply>(port, pids, (r) => r.flag === 'v2' && r.initialized, 60_000);
   const r = await finish(l, run);
   record('8-ld-dropped-stream', { ...loadFigures(r), answersDuringFault: duringDrop, recoverMs: since(t0), allWorkersUpdatedMs: recoverMs, workerRestarts: 0, streamConnections: fake.totalStreamConnections });
   expect(Object.keys(duringDrop).every((k) => k.endsWith('/init'))).toBe(true);
@@ -107,7 +92,7 @@ test('503 for a while: workers keep serving the last good flags; when LaunchDark
   const { l, port, fake } = await boot();
   await l.ready();
   const pids = l.bootedWorkers();
-  await everyWorker(port, pids, (r) => r.flag === 'v1', CI_TIMEOUT);
+  await everyWorker<Reply>(port, pids, (r) => r.flag === 'v1', CI_TIMEOUT);
   const run = startLoad(port);
   await timeUntil('the load to be answered', () => run.answered >= 20, CI_TIMEOUT);
   fake.failWith(503);
@@ -116,7 +101,7 @@ test('503 for a while: workers keep serving the last good flags; when LaunchDark
   fake.failWith(null);
   fake.setFlag('sample-flag', 'v3');
   const t0 = Date.now();
-  await everyWorker(port, pids, (r) => r.flag === 'v3' && r.initialized, 90_000);
+  await everyWorker<Reply>(port, pids, (r) => r.flag === 'v3' && r.initialized, 90_000);
   const recoverMs = since(t0);
   const r = await finish(l, run);
   const warnings = (l.output.match(/launchdarkly: stream (dropped|connection failed)[^\n]*/g) ?? []).length;
@@ -132,7 +117,7 @@ test('401 after start: workers keep the last good flags, the master stays up and
   const { l, port, pidfile, fake } = await boot();
   await l.ready();
   const pids = l.bootedWorkers();
-  await everyWorker(port, pids, (r) => r.flag === 'v1', CI_TIMEOUT);
+  await everyWorker<Reply>(port, pids, (r) => r.flag === 'v1', CI_TIMEOUT);
   const run = startLoad(port);
   await timeUntil('the load to be answered', () => run.answered >= 20, CI_TIMEOUT);
   fake.failWith(401);
@@ -165,7 +150,7 @@ test('very slow first response: workers start with the defaults, then get the da
   const run = startLoad(port);
   const readyAfterMs = since(t0);
   const first = (await get(port, '/')).json<Reply>();
-  const recoverMs = await everyWorker(port, pids, (r) => r.flag === 'v1' && r.initialized, 90_000);
+  const recoverMs = await everyWorker<Reply>(port, pids, (r) => r.flag === 'v1' && r.initialized, 90_000);
   const r = await finish(l, run);
   record('8-ld-slow-first-response', { ...loadFigures(r), slowMs, readyAfterStartMs: readyAfterMs, firstAnswer: { flag: first.flag, initialized: first.initialized }, dataEverywhereAfterStartMs: since(t0), allWorkersUpdatedAfterReadyMs: recoverMs, workerRestarts: 0 });
   // Before the data: the default value, uninitialised. (If the workers took longer to boot than

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { FakeLaunchDarkly, DEFAULT_FAKE_KEY } from '../support/fake-ld.js';
-import { CI_TIMEOUT, FIXTURES, cleanup, freePort, get, runCli, start, tmpDir, writeConfig, type Ldsup } from '../support/ldsup.js';
+import { CI_TIMEOUT, FIXTURES, cleanup, everyWorker, freePort, get, runCli, start, tmpDir, writeConfig, type Ldsup } from '../support/ldsup.js';
 import { waitFor } from '../support/wait.js';
 
 const APP = path.join(FIXTURES, 'apps', 'factory.ts');
@@ -34,20 +34,7 @@ const ldEnv = (f: FakeLaunchDarkly, key = DEFAULT_FAKE_KEY) => ({
   LAUNCHDARKLY_EVENTS_URI: f.url,
 });
 
-/** Asks until every one of `pids` has answered with a reply satisfying `ok`. */
-async function allWorkers(port: number, pids: number[], ok: (r: Reply) => boolean, timeoutMs = CI_TIMEOUT): Promise<void> {
-  const good = new Set<number>();
-  await waitFor(
-    async () => {
-      const r = (await get(port, '/')).json<Reply>();
-      if (ok(r)) good.add(r.pid);
-      else good.delete(r.pid);
-      return pids.every((p) => good.has(p));
-    },
-    timeoutMs,
-    `every worker (${pids.join(', ')}) to satisfy the predicate`,
-  );
-}
+const allWorkers = (port: number, pids: number[], ok: (r: Reply) => boolean, timeoutMs = CI_TIMEOUT) => everyWorker<Reply>(port, pids, ok, timeoutMs);
 
 function expectNoKey(l: Ldsup, key = DEFAULT_FAKE_KEY): void {
   expect(l.output).not.toContain(key);

@@ -220,3 +220,19 @@ export function writeConfig(dir: string, name: string, text: string): string {
   fs.writeFileSync(p, text);
   return p;
 }
+
+/**
+ * Asks `/` on fresh connections until every one of `pids` has answered with a reply satisfying
+ * `ok` (a worker that answers wrong again drops out); resolves with the milliseconds it took.
+ */
+export async function everyWorker<R extends { pid: number }>(port: number, pids: number[], ok: (r: R) => boolean, timeoutMs = CI_TIMEOUT): Promise<number> {
+  const t0 = Date.now();
+  const good = new Set<number>();
+  for (;;) {
+    const r = (await get(port, '/')).json<R>();
+    if (ok(r)) good.add(r.pid);
+    else good.delete(r.pid);
+    if (pids.every((p) => good.has(p))) return Date.now() - t0;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for every worker (${pids.join(', ')}) to answer as expected`);
+  }
+}
