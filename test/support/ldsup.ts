@@ -26,15 +26,32 @@ export const CI_TIMEOUT = 30_000;
 const running = new Set<Ldsup>();
 
 /** A free loopback port, asked of the OS. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports handed to ldsup are chosen below Linux's ephemeral range (32768–60999), so the kernel
+ * never gives one away as the local port of an outgoing connection between the check here and
+ * ldsup's bind (which happened with listen(0): a load generator's socket took a health port
+ * during a 5 s start-up wait). Each jest worker walks its own slice; every port is checked free.
+ */
+const PORT_BASE = 20_000;
+const PORT_SLICE = 1_500;
+const slice = (Number(process.env.JEST_WORKER_ID ?? 1) - 1) % 8;
+let nextPort = PORT_BASE + slice * PORT_SLICE + Math.floor(Math.random() * PORT_SLICE);
+
+function tryListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
+}
+
+export async function freePort(): Promise<number> {
+  const start = PORT_BASE + slice * PORT_SLICE;
+  for (let i = 0; i < PORT_SLICE; i++) {
+    const port = start + ((nextPort++ - start) % PORT_SLICE);
+    if (await tryListen(port)) return port;
+  }
+  throw new Error(`no free port in ${start}-${start + PORT_SLICE - 1}`);
 }
 
 /** A fresh temp directory, removed by `cleanup()`. */
