@@ -5,9 +5,9 @@
  * (spec §2.3, pitfall 3). The function is marked internal and may change without a major
  * version, so the SDK is pinned and test/unit/ld-revive.test.ts guards it.
  */
-import * as sdk from '@launchdarkly/node-server-sdk';
 import type { LDFeatureStoreDataStorage, LDKeyedFeatureStoreItem } from '@launchdarkly/node-server-sdk';
 import type { ItemKind, RawData, RawItem } from './protocol.js';
+import { sdk } from './sdk.js';
 
 type Reviver = (payload: Record<string, unknown>) => { flags: Record<string, unknown>; segments: Record<string, unknown> };
 

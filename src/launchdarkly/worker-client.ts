@@ -2,7 +2,8 @@
  * The SDK client a worker uses: a real `LDClient` from `init()`, fed by relayDataSource, so apps
  * keep the SDK's API (variation, allFlagsState, track, hooks…).
  */
-import { init, type LDClient, type LDOptions } from '@launchdarkly/node-server-sdk';
+import type { LDClient, LDOptions } from '@launchdarkly/node-server-sdk';
+import { sdk } from './sdk.js';
 import type { Logger } from '../log.js';
 import type { FlagEvent } from './protocol.js';
 import { relayDataSource, type FlagChannel } from './relay-source.js';
@@ -47,7 +48,7 @@ export async function createWorkerClient(
 /** The same client without waiting: initialised at once when there is a bootstrap. */
 export function createWorkerClientSync(settings: LaunchDarklySettings, channel: FlagChannel, bootstrap: FlagEvent | null, log: Logger): LDClient {
   // Never `offline: true`: it ignores updateProcessor and every flag returns its default (pitfall 2).
-  const client = init(settings.sdkKey ?? PLACEHOLDER_SDK_KEY, {
+  const client = sdk.init(settings.sdkKey ?? PLACEHOLDER_SDK_KEY, {
     ...(settings.mode === 'daemon' ? daemonLdOptions(settings) : workerLdOptions(settings, channel, bootstrap, log)),
     logger: sdkLogger(log, settings.sdkKey),
   });
