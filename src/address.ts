@@ -69,6 +69,6 @@ export function formatAddress(a: Address): string {
     case 'fd':
       return `fd://${a.fd}`;
     case 'tcp':
-      return `http://${net.isIPv6(a.host) ? `[${a.host}]` : a.host}:${a.port}`;
+      return `http://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
   }
 }

@@ -17,8 +17,10 @@ import { createAccessLog, type AccessLog } from './access-log.js';
 import { AppLoadError, EXIT, oneLine } from './errors.js';
 import { runHook } from './hooks.js';
 import { HttpServing } from './http-server.js';
-import { createRequire } from 'node:module';
+import { closeClient } from './launchdarkly/close-client.js';
 import { resolveLaunchDarklySettings, type LaunchDarklySettings } from './launchdarkly/settings.js';
+import { setWorkerBootstrap } from './launchdarkly/worker-bootstrap.js';
+import { createWorkerClient, createWorkerClientSync } from './launchdarkly/worker-client.js';
 import { appExport, importApp, resolveHandler } from './loader.js';
 import { createLogger, type Logger } from './log.js';
 import { isMsg, type InitMsg, type ToWorker } from './protocol.js';
@@ -32,7 +34,6 @@ let hooks: Hooks = {};
 let serving: HttpServing | null = null;
 let ctx: WorkerContext | null = null;
 let ld: LDClient | null = null;
-let ldModule: LdModule | null = null;
 let access: AccessLog | null = null;
 let stopping = false;
 let ready = false;
@@ -97,9 +98,9 @@ async function boot(init: InitMsg): Promise<void> {
   }
   const ldSettings = resolveLaunchDarklySettings(s.launchdarkly);
   // With LaunchDarkly configured (a key, a flags file, daemon mode) the client is made now, before
-  // the app loads. Without, every flag is a default: the SDK (~0.5 s and ~12 MB per worker) is
+  // the app loads. Without, every flag is a default: the SDK (~60 ms of CPU and ~12 MB per worker) is
   // loaded only if the app asks for ctx.ld.
-  if (ldSettings.sdkKey || ldSettings.flagsFile || ldSettings.mode === 'daemon') await makeLdClient(ldSettings, init);
+  if (ldSettings.sdkKey || ldSettings.flagsFile || ldSettings.mode === 'daemon') ld = await makeLdClient(ldSettings, init);
   const base = { pid: process.pid, age: init.age, log, preload: init.preload, settings: s };
   ctx = Object.defineProperty(base, 'ld', { enumerable: true, get: () => ld ?? makeLdClientSync(ldSettings, init) }) as WorkerContext;
   await runHook(hooks, 'postFork', log, { critical: true }, ctx);
@@ -139,27 +140,17 @@ async function boot(init: InitMsg): Promise<void> {
   if (s.timeout > 0) startWatchdog(init.runDir, Math.max(200, (s.timeout * 1000) / 2));
 }
 
-type LdModule = typeof import('./launchdarkly/index.js');
-
-function ldClientFrom(mod: LdModule, settings: LaunchDarklySettings, init: InitMsg) {
+/** The worker's SDK client, fed by the master (the SDK itself is required on first use). */
+function makeLdClient(settings: LaunchDarklySettings, init: InitMsg): Promise<LDClient> {
   // Also serves apps that build their own client with ldOptions() from 'ldsup'.
-  mod.setWorkerBootstrap(init.flags, settings, { channel: flagChannel, log });
-  ldModule = mod;
-  return mod.createWorkerClient(settings, flagChannel, init.flags, log);
+  setWorkerBootstrap(init.flags, settings, { channel: flagChannel, log });
+  return createWorkerClient(settings, flagChannel, init.flags, log);
 }
 
-async function makeLdClient(settings: LaunchDarklySettings, init: InitMsg): Promise<void> {
-  ld = await ldClientFrom(await import('./launchdarkly/index.js'), settings, init);
-}
-
-/** First use of ctx.ld without LaunchDarkly configured: load synchronously (a client from a bootstrap is ready at once). */
+/** First use of ctx.ld without LaunchDarkly configured: made synchronously (a client from a bootstrap is ready at once). */
 function makeLdClientSync(settings: LaunchDarklySettings, init: InitMsg): LDClient {
-  const mod = createRequire(import.meta.url)('./launchdarkly/index.js') as LdModule;
-  mod.setWorkerBootstrap(init.flags, settings, { channel: flagChannel, log });
-  ldModule = mod;
-  const client = mod.createWorkerClientSync(settings, flagChannel, init.flags, log);
-  ld = client;
-  return client;
+  setWorkerBootstrap(init.flags, settings, { channel: flagChannel, log });
+  return (ld = createWorkerClientSync(settings, flagChannel, init.flags, log));
 }
 
 /** Counts requests, runs preRequest, and starts max-requests recycling at the limit. */
@@ -217,7 +208,7 @@ async function shutdown(kind: 'graceful' | 'quick', deadlineMs?: number): Promis
 }
 
 async function exitWorker(code: number): Promise<never> {
-  if (ld && ldModule) await ldModule.closeClient(ld);
+  if (ld) await closeClient(ld);
   log.info(`Worker exiting (pid: ${process.pid})`);
   if (ctx) await runHook(hooks, 'workerExit', log, {}, ctx);
   process.exit(code);

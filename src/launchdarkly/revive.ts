@@ -13,15 +13,16 @@ type Reviver = (payload: Record<string, unknown>) => { flags: Record<string, unk
 
 // Looked up through the namespace, not a named import, so a future SDK without it fails our
 // feature test with a clear message instead of failing to link at import time.
-const revive = (sdk as unknown as { reviveFullPayload?: Reviver }).reviveFullPayload;
+const revive = () => (sdk() as unknown as { reviveFullPayload?: Reviver }).reviveFullPayload;
 
 export function reviveAvailable(): boolean {
-  return typeof revive === 'function';
+  return typeof revive() === 'function';
 }
 
 function reviver(): Reviver {
-  if (!revive) throw new Error('this @launchdarkly/node-server-sdk has no reviveFullPayload; ldsup needs the pinned SDK version');
-  return revive;
+  const fn = revive();
+  if (!fn) throw new Error('this @launchdarkly/node-server-sdk has no reviveFullPayload; ldsup needs the pinned SDK version');
+  return fn;
 }
 
 /** Raw `{flags, segments}` (freshly parsed; mutated in place) → the SDK store's `init()` argument. */

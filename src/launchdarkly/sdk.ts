@@ -6,4 +6,10 @@
 import { createRequire } from 'node:module';
 
 export type Sdk = typeof import('@launchdarkly/node-server-sdk');
-export const sdk = createRequire(import.meta.url)('@launchdarkly/node-server-sdk') as Sdk;
+
+let loaded: Sdk | undefined;
+
+/** The SDK, loaded on first use: a worker without LaunchDarkly configured never loads it. */
+export function sdk(): Sdk {
+  return (loaded ??= createRequire(import.meta.url)('@launchdarkly/node-server-sdk') as Sdk);
+}

@@ -8,7 +8,6 @@
  */
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
-import https from 'node:https';
 import { StringDecoder } from 'node:string_decoder';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { SseParser, type SseEvent } from './sse-parser.js';
@@ -66,7 +65,8 @@ export class SseClient extends EventEmitter {
     this.timer = null;
     this.attempt++;
     const url = new URL(this.opts.url);
-    const mod = url.protocol === 'https:' ? https : http;
+    // node:https (and TLS) loads only for an https stream: offline and local relays never need it.
+    const get = url.protocol === 'https:' ? process.getBuiltinModule('node:https').get : http.get;
     const parser = new SseParser((ev: SseEvent) => this.emit('message', ev));
     let settled = false;
     // Exactly one of fatal/drop per attempt, whichever of 'error', 'close' or a status comes first.
@@ -81,7 +81,7 @@ export class SseClient extends EventEmitter {
       this.timer = setTimeout(() => this.connect(), retryInMs);
     };
     // agent: false gives the stream its own socket, so no pooled keep-alive socket outlives close().
-    const req = mod.get(url, { headers: streamHeaders(this.opts.sdkKey), agent: false });
+    const req = get(url, { headers: streamHeaders(this.opts.sdkKey), agent: false });
     this.req = req;
     req.setTimeout(this.opts.readTimeoutMs ?? 5 * 60_000, () => fail('no data from the stream within the read timeout'));
     req.on('error', (err) => fail(err.message));

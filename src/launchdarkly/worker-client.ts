@@ -48,7 +48,7 @@ export async function createWorkerClient(
 /** The same client without waiting: initialised at once when there is a bootstrap. */
 export function createWorkerClientSync(settings: LaunchDarklySettings, channel: FlagChannel, bootstrap: FlagEvent | null, log: Logger): LDClient {
   // Never `offline: true`: it ignores updateProcessor and every flag returns its default (pitfall 2).
-  const client = sdk.init(settings.sdkKey ?? PLACEHOLDER_SDK_KEY, {
+  const client = sdk().init(settings.sdkKey ?? PLACEHOLDER_SDK_KEY, {
     ...(settings.mode === 'daemon' ? daemonLdOptions(settings) : workerLdOptions(settings, channel, bootstrap, log)),
     logger: sdkLogger(log, settings.sdkKey),
   });
