@@ -8,7 +8,8 @@ export async function idleRun(name, { seconds, logDir }) {
   const h = await startConfig(name, { app: 'json', port, logDir });
   try {
     await waitServing(port, 2);
-    await sleep(1000);
+    // Steady state: past the start-up (its one-off garbage collection lands in the first seconds).
+    await sleep(5000);
     const sup = h.roles().supervisor;
     const a = sample([sup]);
     await sleep(seconds * 1000);

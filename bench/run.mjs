@@ -31,7 +31,7 @@ const P = {
   warm: Number(opt('warm', smoke ? 0.5 : 2)),
   reloads: Number(opt('reloads', smoke ? 2 : 20)),
   startupRounds: Number(opt('startup-rounds', smoke ? 1 : 5)),
-  idleSeconds: Number(opt('idle-seconds', smoke ? 1 : 10)),
+  idleSeconds: Number(opt('idle-seconds', smoke ? 1 : 30)),
   only: opt('only', 'throughput,startup,reload,idle').split(','),
   apps: opt('apps', 'json,cpu,flag').split(','),
   modes: opt('modes', 'keepalive,close').split(','),
