@@ -85,6 +85,7 @@ const data = {
 if (opt('into')) {
   const prev = JSON.parse(fs.readFileSync(path.join(outDir, opt('into')), 'utf8'));
   for (const k of ['throughput', 'startup', 'reload', 'idle']) if (!P.only.includes(k)) data[k] = prev[k] ?? [];
+  if (!P.soak && prev.soak) data.soak = prev.soak;
   Object.assign(data, { command: `${prev.command}; then ${data.command}`, startedAt: prev.startedAt, jsonFile: opt('into'), calibration: prev.calibration, ldsup: prev.ldsup, params: { ...prev.params, reloads: P.reloads, idleSeconds: P.idleSeconds } });
   data.machine.loadStart = prev.machine.loadStart;
 }
