@@ -3,9 +3,9 @@
 // split into chunks next to them. `tsc` still type-checks and writes the .d.ts files.
 //
 // Why bundle: each Node process pays for every module it loads (resolve, read, compile, link);
-// the master and every worker loaded ~60 files before serving, which cost ~60-100 ms of start-up
-// CPU on these 2-core machines (profile in bench/results.md). Packages that are large, loaded on
-// demand, or must stay one copy for their own checks are left external.
+// a master and one worker opened ~110 JavaScript files before serving (besides the SDK's 33),
+// now ~20 (strace). See the README's Performance section for the start-up trace. Packages that
+// are large or loaded on demand are left external.
 import { build } from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
