@@ -55,6 +55,17 @@ function startLoad(port: number): Load {
   return load({ port, rate: RATE / 2, durationMs: 180_000, maxRequests: RATE * 180, sockets: 8, timeoutMs: 30_000 });
 }
 
+/** Booted, every worker serving the first flags (v1, initialised), and a steady load answered. */
+async function servingUnderLoad() {
+  const b = await boot();
+  await b.l.ready();
+  const pids = b.l.bootedWorkers();
+  await everyWorker<Reply>(b.port, pids, (r) => r.flag === 'v1' && r.initialized, CI_TIMEOUT);
+  const run = startLoad(b.port);
+  await timeUntil('the load to be answered', () => run.answered >= 20, CI_TIMEOUT);
+  return { ...b, pids, run };
+}
+
 /** Nothing crashed: the same two workers all along, every request answered 200. */
 async function finish(l: Ldsup, run: Load) {
   const target = run.answered + 50;
@@ -69,12 +80,7 @@ async function finish(l: Ldsup, run: Load) {
 }
 
 test('dropped stream: workers keep the last flags, the master reconnects by itself, a change made meanwhile arrives', async () => {
-  const { l, port, fake } = await boot();
-  await l.ready();
-  const pids = l.bootedWorkers();
-  await everyWorker<Reply>(port, pids, (r) => r.flag === 'v1' && r.initialized, CI_TIMEOUT);
-  const run = startLoad(port);
-  await timeUntil('the load to be answered', () => run.answered >= 20, CI_TIMEOUT);
+  const { l, port, fake, pids, run } = await servingUnderLoad();
   const t0 = Date.now();
   fake.dropStreams();
   fake.setFlag('sample-flag', 'v2'); // nobody is connected: only a reconnect brings it
@@ -89,12 +95,7 @@ test('dropped stream: workers keep the last flags, the master reconnects by itse
 
 test('503 for a while: workers keep serving the last good flags; when LaunchDarkly is back, a new value arrives by itself', async () => {
   const outageMs = dur(3_000, 10_000);
-  const { l, port, fake } = await boot();
-  await l.ready();
-  const pids = l.bootedWorkers();
-  await everyWorker<Reply>(port, pids, (r) => r.flag === 'v1', CI_TIMEOUT);
-  const run = startLoad(port);
-  await timeUntil('the load to be answered', () => run.answered >= 20, CI_TIMEOUT);
+  const { l, port, fake, pids, run } = await servingUnderLoad();
   fake.failWith(503);
   fake.dropStreams();
   const during = await sample(port, outageMs);
@@ -114,12 +115,7 @@ test('503 for a while: workers keep serving the last good flags; when LaunchDark
 
 test('401 after start: workers keep the last good flags, the master stays up and reports the rejected key (without printing it)', async () => {
   const faultMs = dur(3_000, 10_000);
-  const { l, port, pidfile, fake } = await boot();
-  await l.ready();
-  const pids = l.bootedWorkers();
-  await everyWorker<Reply>(port, pids, (r) => r.flag === 'v1', CI_TIMEOUT);
-  const run = startLoad(port);
-  await timeUntil('the load to be answered', () => run.answered >= 20, CI_TIMEOUT);
+  const { l, port, pidfile, fake, pids, run } = await servingUnderLoad();
   fake.failWith(401);
   fake.dropStreams();
   const t0 = Date.now();

@@ -95,13 +95,18 @@ function checkProcesses(calls: Call[], master: number, workers: number[]): void 
   }
 }
 
-test('start, request, TTIN, TTOU, HUP and TERM: gunicorn’s sequences, in the right processes', async () => {
+/** Starts ldsup with every hook logging to a fresh file; `extra(dir)` adds config lines. */
+async function startHooked(extra: (dir: string) => string = () => '') {
   const dir = tmpDir('ldsup-hooks-');
   const port = await freePort();
   const hl = new HookLog(path.join(dir, 'hooks.log'));
   const cfg = path.join(dir, 'supervisor.config.mjs');
-  fs.writeFileSync(cfg, hookConfig(hl.file, port));
-  const l = start(['-c', cfg]);
+  fs.writeFileSync(cfg, hookConfig(hl.file, port, extra(dir)));
+  return { dir, port, hl, l: start(['-c', cfg]) };
+}
+
+test('start, request, TTIN, TTOU, HUP and TERM: gunicorn’s sequences, in the right processes', async () => {
+  const { port, hl, l } = await startHooked();
   await l.ready();
   const all: Call[] = [];
 
@@ -179,24 +184,14 @@ test('start, request, TTIN, TTOU, HUP and TERM: gunicorn’s sequences, in the r
 });
 
 test('start order: nworkersChanged(2, null) fires before onStarting, as in gunicorn’s setup()', async () => {
-  const dir = tmpDir('ldsup-hooks-');
-  const port = await freePort();
-  const hl = new HookLog(path.join(dir, 'hooks.log'));
-  const cfg = path.join(dir, 'supervisor.config.mjs');
-  fs.writeFileSync(cfg, hookConfig(hl.file, port));
-  const l = start(['-c', cfg]);
+  const { hl, l } = await startHooked();
   await l.ready();
   const s = await hl.phase('start', (c) => has(c, 'whenReady'));
   expect(s.slice(0, 2).map((c) => `${c.name} ${c.pid} ${c.args.join(' ')}`)).toEqual([`nworkersChanged ${l.pid} 2 `, `onStarting ${l.pid} ${l.pid}`]);
 });
 
 test('timeout, kill -9 of a worker, INT: gunicorn’s sequences, in the right processes', async () => {
-  const dir = tmpDir('ldsup-hooks-');
-  const port = await freePort();
-  const hl = new HookLog(path.join(dir, 'hooks.log'));
-  const cfg = path.join(dir, 'supervisor.config.mjs');
-  fs.writeFileSync(cfg, hookConfig(hl.file, port, 'timeout: 2,'));
-  const l = start(['-c', cfg]);
+  const { port, hl, l } = await startHooked(() => 'timeout: 2,');
   await l.ready();
   const all = await hl.phase('start', (c) => has(c, 'whenReady'));
 
@@ -241,13 +236,8 @@ test('timeout, kill -9 of a worker, INT: gunicorn’s sequences, in the right pr
 });
 
 test('USR2: preExec runs in the old master, then the new master runs onStarting with its own pid', async () => {
-  const dir = tmpDir('ldsup-hooks-');
-  const port = await freePort();
-  const hl = new HookLog(path.join(dir, 'hooks.log'));
-  const cfg = path.join(dir, 'supervisor.config.mjs');
+  const { dir, hl, l } = await startHooked((d) => `pidfile: ${JSON.stringify(path.join(d, 'ldsup.pid'))},`);
   const pidfile = path.join(dir, 'ldsup.pid');
-  fs.writeFileSync(cfg, hookConfig(hl.file, port, `pidfile: ${JSON.stringify(pidfile)},`));
-  const l = start(['-c', cfg]);
   let m2 = 0;
   try {
     await l.ready();
