@@ -66,7 +66,7 @@ const readPid = (f) => { try { return +fs.readFileSync(f, 'utf8').trim(); } catc
  *   roles(): { supervisor: pid|null, workers: pid[] }   (live, from /proc)
  *   stop(): ends every process by pid.
  */
-export async function startConfig(name, { app = 'json', port, workers = 2, env = {}, preload = false, logDir, shutdown = 'none', extraArgs = [] }) {
+export async function startConfig(name, { app = 'json', port, workers = 2, env = {}, preload = false, logDir, shutdown = 'none' }) {
   const appEnv = { PORT: String(port), BENCH_APP: app, BENCH_SHUTDOWN: shutdown, ...env };
   const log = logDir ? path.join(logDir, `${name}-${app}-${port}.log`) : undefined;
   if (name === 'plain') {
@@ -82,7 +82,6 @@ export async function startConfig(name, { app = 'json', port, workers = 2, env =
     const appFile = app === 'flag' ? path.join(LD, 'examples', 'app.ts') : path.join(APPS, 'ldsup-app.mjs');
     const args = [path.join(LD, 'bin', 'ldsup.js'), '-c', path.join(APPS, 'ldsup.config.mjs'), appFile, '-w', String(workers), '-b', `127.0.0.1:${port}`];
     if (preload) args.push('--preload');
-    args.push(...extraArgs);
     const child = launch(process.execPath, args, { env: appEnv, cwd: LD, log });
     return { name, child, roles: () => ({ supervisor: child.pid, workers: tree(child.pid).slice(1) }), stop: () => endTree(child, 5000) };
   }

@@ -12,7 +12,8 @@ import { StringDecoder } from 'node:string_decoder';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { SseParser, type SseEvent } from './sse-parser.js';
 import { redactKey } from './settings.js';
-import { SDK_USER_AGENT, ldsupVersion } from './version.js';
+import { VERSION } from '../version.js';
+import { SDK_USER_AGENT } from './version.js';
 
 export interface SseClientOptions {
   url: string;
@@ -31,7 +32,7 @@ export function streamHeaders(sdkKey: string): Record<string, string> {
   return {
     Authorization: sdkKey,
     'User-Agent': SDK_USER_AGENT,
-    'X-LaunchDarkly-Wrapper': `ldsup/${ldsupVersion()}`,
+    'X-LaunchDarkly-Wrapper': `ldsup/${VERSION}`,
     Accept: 'text/event-stream',
   };
 }

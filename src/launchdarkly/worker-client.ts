@@ -9,7 +9,7 @@ import type { FlagEvent } from './protocol.js';
 import { relayDataSource, type FlagChannel } from './relay-source.js';
 import { sdkLogger } from './sdk-logger.js';
 import { PLACEHOLDER_SDK_KEY, redactKey, type LaunchDarklySettings } from './settings.js';
-import { ldsupVersion } from './version.js';
+import { VERSION } from '../version.js';
 import { daemonLdOptions } from './daemon-store.js';
 
 /**
@@ -30,7 +30,7 @@ export function workerLdOptions(settings: LaunchDarklySettings, channel: FlagCha
     // With the placeholder key there is nobody to send events to.
     sendEvents: settings.sdkKey ? settings.sendEvents : false,
     wrapperName: 'ldsup',
-    wrapperVersion: ldsupVersion(),
+    wrapperVersion: VERSION,
   };
 }
 
