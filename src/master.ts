@@ -119,8 +119,9 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
     } else listeners = await createListeners(settings.bind);
     log.info(`Listening at: ${describeListeners(listeners)} (${process.pid})`);
     if (ids) for (const l of listeners) if (l.address.kind === 'unix') fs.chownSync(l.address.path, ids.uid, ids.gid);
-    pidfile?.write();
+    // Control socket before the pidfile, so the pidfile appearing means the master answers.
     if (pidfile) await control.listen(controlPath(pidfile.file));
+    pidfile?.write();
     // prom-client is loaded only when health or metrics endpoints are asked for.
     const obs = settings.healthBind || settings.metricsBind ? await import('./observability.js') : null;
     const metrics = obs && settings.metricsBind ? new obs.Metrics(observed) : null;
@@ -145,8 +146,9 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
       reload: opts.reloadConfig && (() => reload(opts.reloadConfig!, log)),
       onPromoted: async () => {
         if (!pidfile || !settings.pidfile) return;
-        pidfile.rename(settings.pidfile);
+        // Control socket first: whoever sees the renamed pidfile can talk to this master at once.
         await control.listen(controlPath(settings.pidfile)).catch((err) => log.error(`control socket: ${oneLine(err)}`));
+        pidfile.rename(settings.pidfile);
       },
     });
     if (obs) {
