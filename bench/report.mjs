@@ -66,9 +66,15 @@ function startupTable(d) {
   if (!st.length) return '';
   const ids = [...new Set(st.map((r) => r.id))];
   const rounds = new Set(st.map((r) => r.round)).size;
-  const rr = (id, k) => median(st.filter((r) => r.id === id).map((r) => { const ref = st.find((x) => x.id === 'rr' && x.round === r.round); return ratio(r[k], ref?.[k]); }));
-  const pm = (id, k) => median(st.filter((r) => r.id === id).map((r) => { const ref = st.find((x) => x.id === 'pm2' && x.round === r.round); return ratio(r[k], ref?.[k]); }));
+  // A "-flag" row (the flag app) is compared with the same app under the peer.
+  const vs = (peer) => (id, k) => median(st.filter((r) => r.id === id).map((r) => {
+    const ref = st.find((x) => x.id === (id.endsWith('-flag') ? `${peer}-flag` : peer) && x.round === r.round);
+    return ratio(r[k], ref?.[k]);
+  }));
+  const rr = vs('rr');
+  const pm = vs('pm2');
   const out = [`### Start-up (launch → first 200 → every worker answered), medians of ${rounds} rounds\n`,
+    'The trivial JSON app, LaunchDarkly not configured (as the peers run it); "-flag" rows: the flag app, where every worker builds its LaunchDarkly client from examples/flags.json before serving (ldsup: from the master\'s data).\n',
     '| launch | first 200 ms | all workers answered ms | command exited ms | all answered × raw cluster | all answered × pm2 | per round (all answered ms) |', '|---|---:|---:|---:|---:|---:|---|'];
   for (const id of ids) {
     const rs = st.filter((r) => r.id === id);

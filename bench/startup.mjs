@@ -8,12 +8,15 @@ export const STARTUP_CONFIGS = [
   { id: 'pm2', name: 'pm2', workers: 2 },
   { id: 'ldsup', name: 'ldsup', workers: 2 },
   { id: 'ldsup-preload', name: 'ldsup', workers: 2, preload: true },
+  // The flag app: every worker has a LaunchDarkly client with examples/flags.json before it serves.
+  { id: 'rr-flag', name: 'rr', workers: 2, app: 'flag' },
+  { id: 'ldsup-flag', name: 'ldsup', workers: 2, app: 'flag' },
 ];
 
 export async function startupRun(cfg, logDir) {
   const port = freshPort();
   const t0 = performance.now();
-  const h = await startConfig(cfg.name, { app: 'json', port, preload: cfg.preload, logDir });
+  const h = await startConfig(cfg.name, { app: cfg.app ?? 'json', port, preload: cfg.preload, logDir });
   try {
     let cmdExitedMs = null;
     h.started?.then(() => (cmdExitedMs = performance.now() - t0));

@@ -1,7 +1,3 @@
-// ldsup config for the bench: offline flags from examples/flags.json, no event sending.
-export default {
-  launchdarkly: {
-    flagsFile: new URL('../../examples/flags.json', import.meta.url).pathname,
-    sendEvents: false,
-  },
-};
+// ldsup config for the apps that use no flags (json, cpu): LaunchDarkly not configured, as the
+// peers run them, so no worker loads the SDK.
+export default {};

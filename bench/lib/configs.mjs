@@ -79,8 +79,9 @@ export async function startConfig(name, { app = 'json', port, workers = 2, env =
   }
   if (name === 'ldsup') {
     const LD = process.env.BENCH_LDSUP_DIR || ROOT; // a frozen snapshot (run.mjs) or the work tree
-    const appFile = app === 'flag' ? path.join(LD, 'examples', 'app.ts') : path.join(APPS, 'ldsup-app.mjs');
-    const args = [path.join(LD, 'bin', 'ldsup.js'), '-c', path.join(APPS, 'ldsup.config.mjs'), appFile, '-w', String(workers), '-b', `127.0.0.1:${port}`];
+    // The same handler code as the peers (handlers.mjs); LaunchDarkly configured only for the flag app.
+    const config = path.join(APPS, app === 'flag' ? 'ldsup-flags.config.mjs' : 'ldsup.config.mjs');
+    const args = [path.join(LD, 'bin', 'ldsup.js'), '-c', config, path.join(APPS, 'ldsup-app.mjs'), '-w', String(workers), '-b', `127.0.0.1:${port}`];
     if (preload) args.push('--preload');
     const child = launch(process.execPath, args, { env: appEnv, cwd: LD, log });
     return { name, child, roles: () => ({ supervisor: child.pid, workers: tree(child.pid).slice(1) }), stop: () => endTree(child, 5000) };
