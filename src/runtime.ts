@@ -4,6 +4,7 @@
  */
 import net from 'node:net';
 import util from 'node:util';
+import { ipFamily } from './address.js';
 
 /** Native TypeScript type stripping (Node >= 22.18 / 23.6). */
 export const hasTypeStripping = Boolean((process.features as { typescript?: unknown }).typescript);
@@ -47,7 +48,7 @@ export function bindHandle(opts: { host?: string; port?: number; path?: string; 
   let r: ServerHandle | number;
   if (opts.fd !== undefined) r = createServerHandle(null, 0, 0, opts.fd); // an fd must come with no address/port
   else if (opts.path !== undefined) r = createServerHandle(opts.path, -1, -1);
-  else r = createServerHandle(opts.host!, opts.port!, net.isIPv4(opts.host!) ? 4 : 6); // an IP literal (resolveHost); isIPv6 would compile its large regex (~12 ms)
+  else r = createServerHandle(opts.host!, opts.port!, ipFamily(opts.host!)); // an IP literal (resolveHost)
   if (typeof r === 'number') {
     const code = errnoName(r);
     const e = new Error(code) as Error & { code: string; errno: number };

@@ -25,7 +25,6 @@ export const CI_TIMEOUT = 30_000;
 
 const running = new Set<Ldsup>();
 
-/** A free loopback port, asked of the OS. */
 /**
  * Ports handed to ldsup are chosen below Linux's ephemeral range (32768–60999), so the kernel
  * never gives one away as the local port of an outgoing connection between the check here and
@@ -45,6 +44,7 @@ function tryListen(port: number): Promise<boolean> {
   });
 }
 
+/** A free loopback port for ldsup to bind, from this jest worker's slice below the ephemeral range. */
 export async function freePort(): Promise<number> {
   const start = PORT_BASE + slice * PORT_SLICE;
   for (let i = 0; i < PORT_SLICE; i++) {
