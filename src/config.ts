@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { cosmiconfig, type Loader } from 'cosmiconfig';
+import type { Loader } from 'cosmiconfig';
 import { ConfigError, describe, oneLine } from './errors.js';
 import { Invalid, SETTINGS, SETTING_KEYS, closest, type SettingDef } from './settings.js';
 import { HOOK_NAMES, type Hooks, type ResolvedSettings } from './types.js';
@@ -110,23 +110,40 @@ export interface LoadedFile {
   config: Record<string, unknown>;
 }
 
-/** Finds (or loads the named) config file. A file named explicitly must exist. */
-export async function loadConfigFile(explicit: string | undefined, cwd: string): Promise<LoadedFile> {
-  const explorer = cosmiconfig('ldsup', {
+const MODULE_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'];
+
+async function explorer() {
+  const { cosmiconfig } = await import('cosmiconfig');
+  return cosmiconfig('ldsup', {
     searchPlaces: SEARCH_PLACES,
-    loaders: { '.ts': loadModule, '.mts': loadModule, '.cts': loadModule, '.js': loadModule, '.mjs': loadModule, '.cjs': loadModule },
+    loaders: Object.fromEntries(MODULE_EXTENSIONS.map((ext) => [ext, loadModule])),
     searchStrategy: 'project',
     cache: false,
     // A found config that exports nothing is an error (below), not skipped for the next one.
     ignoreEmptySearchPlaces: false,
   });
+}
+
+/**
+ * A config module named by --config is imported as cosmiconfig would import it (blank file: no
+ * settings), without cosmiconfig: loading it and its meta-config search (it reads and parses the
+ * project's package.json) costs the master ~30 ms before it can fork. Searching, and the JSON,
+ * YAML and rc formats, stay with cosmiconfig.
+ */
+async function loadNamedModule(file: string): Promise<{ filepath: string; config: unknown; isEmpty?: boolean }> {
+  if (isBlank(file)) return { filepath: file, config: undefined, isEmpty: true };
+  return { filepath: file, config: await loadModule(file, '') };
+}
+
+/** Finds (or loads the named) config file. A file named explicitly must exist. */
+export async function loadConfigFile(explicit: string | undefined, cwd: string): Promise<LoadedFile> {
   let result;
   if (explicit) {
     const file = path.resolve(cwd, explicit);
     if (!fs.existsSync(file)) throw new ConfigError(`config file not found: ${file} (given by --config)`);
     if (fs.statSync(file).isDirectory()) throw new ConfigError(`config file ${file} is a directory (given by --config)`);
     try {
-      result = await explorer.load(file);
+      result = MODULE_EXTENSIONS.includes(path.extname(file)) ? await loadNamedModule(file) : await (await explorer()).load(file);
     } catch (err) {
       throw new ConfigError(`cannot load config file ${file}: ${describeLoadError(err, file)}`, { cause: err });
     }
@@ -136,7 +153,7 @@ export async function loadConfigFile(explicit: string | undefined, cwd: string):
     }
   } else {
     try {
-      result = await explorer.search(cwd);
+      result = await (await explorer()).search(cwd);
     } catch (err) {
       const file = (err as { filepath?: string }).filepath ?? 'the config file';
       throw new ConfigError(`cannot load config file ${file}: ${describeLoadError(err, file)}`, { cause: err });
