@@ -1,5 +1,5 @@
 // Tests run as CommonJS through @swc/jest (no --experimental-vm-modules); production runs the
-// ESM build in dist/. Integration tests spawn dist/cli.js, built by `pretest`.
+// bundle in dist/. Integration tests spawn bin/ldsup.cjs → dist/cli.cjs, built by `pretest`.
 export default {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],

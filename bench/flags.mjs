@@ -20,7 +20,7 @@ process.on('exit', killAllStartedSync);
 
 /** Starts ldsup on the fake; resolves when all workers are ready, with line arrival times. */
 async function startLdsup(fake, workers, port) {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/ldsup.js'), APP, '-w', String(workers), '-b', `127.0.0.1:${port}`, '--log-level', 'debug'], {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/ldsup.cjs'), APP, '-w', String(workers), '-b', `127.0.0.1:${port}`, '--log-level', 'debug'], {
     cwd: path.join(ROOT, 'test/fixtures/cwd'),
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],

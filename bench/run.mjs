@@ -60,7 +60,7 @@ const t0 = Date.now();
 
 let ldsup = { dir: ROOT, sha: 'work tree' };
 if (argv.includes('--ldsup-worktree')) {
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'cli.js'))) { console.error('bench: dist/ missing: run `npm run build` first'); process.exit(2); }
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'cli.cjs'))) { console.error('bench: dist/ missing: run `npm run build` first'); process.exit(2); }
 } else ldsup = snapshotLdsup(ROOT, outDir, opt('ldsup-ref', opt('into') ? JSON.parse(fs.readFileSync(path.join(outDir, opt('into')), 'utf8')).ldsup.ref : 'HEAD'));
 process.env.BENCH_LDSUP_DIR = ldsup.dir;
 

@@ -258,9 +258,7 @@ for (const [name, print] of [
     .action((app: string | undefined, opts: Record<string, unknown>) => check(app, { ...program.opts(), ...opts }, print));
 }
 
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
+program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : EXIT.USAGE);
   fail(oneLine(err));
-}
+});

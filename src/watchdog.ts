@@ -18,7 +18,7 @@ export function startWatchdog(runDir: string, stallMs: number): void {
   const tick = () => Atomics.store(clock, 0, BigInt(Date.now()));
   tick();
   setInterval(tick, Math.min(250, Math.max(20, stallMs / 4))).unref();
-  const thread = new Worker(new URL('./watchdog-thread.js', import.meta.url), {
+  const thread = new Worker(new URL('./watchdog-thread.cjs', import.meta.url), {
     workerData: { clock: clock.buffer, stallMs, file: stackFile(runDir, process.pid) },
     stdout: false,
     stderr: false,

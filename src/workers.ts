@@ -11,10 +11,10 @@ import { isMsg, type FromWorker, type ToWorker } from './protocol.js';
 import { track } from './children.js';
 import type { WorkerInfo, WorkerState } from './types.js';
 
-/** dist/worker-process.js next to this file (src/…ts under jest, which never forks it). */
+/** dist/worker-process.cjs next to this file (src/…ts under jest, which never forks it). */
 export const WORKER_SCRIPT = (() => {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const js = path.join(here, 'worker-process.js');
+  const js = path.join(here, 'worker-process.cjs');
   return fs.existsSync(js) ? js : path.join(here, 'worker-process.ts');
 })();
 

@@ -81,7 +81,8 @@ export async function startConfig(name, { app = 'json', port, workers = 2, env =
     const LD = process.env.BENCH_LDSUP_DIR || ROOT; // a frozen snapshot (run.mjs) or the work tree
     // The same handler code as the peers (handlers.mjs); LaunchDarkly configured only for the flag app.
     const config = path.join(APPS, app === 'flag' ? 'ldsup-flags.config.mjs' : 'ldsup.config.mjs');
-    const args = [path.join(LD, 'bin', 'ldsup.js'), '-c', config, path.join(APPS, 'ldsup-app.mjs'), '-w', String(workers), '-b', `127.0.0.1:${port}`];
+    const bin = ['ldsup.cjs', 'ldsup.js'].map((f) => path.join(LD, 'bin', f)).find((f) => fs.existsSync(f)); // .js before 2026-11-24
+    const args = [bin, '-c', config, path.join(APPS, 'ldsup-app.mjs'), '-w', String(workers), '-b', `127.0.0.1:${port}`];
     if (preload) args.push('--preload');
     const child = launch(process.execPath, args, { env: appEnv, cwd: LD, log });
     return { name, child, roles: () => ({ supervisor: child.pid, workers: tree(child.pid).slice(1) }), stop: () => endTree(child, 5000) };

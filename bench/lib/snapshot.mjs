@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 export function snapshotLdsup(root, outDir, ref = 'HEAD') {
   const sha = execFileSync('git', ['-C', root, 'rev-parse', ref], { encoding: 'utf8' }).trim();
   const dir = path.join(outDir, `ldsup-${sha.slice(0, 10)}`);
-  if (!fs.existsSync(path.join(dir, 'dist', 'cli.js'))) {
+  if (!['cli.cjs', 'cli.js'].some((f) => fs.existsSync(path.join(dir, 'dist', f)))) {
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
     const has = (p) => execFileSync('git', ['-C', root, 'ls-tree', '--name-only', sha, p], { encoding: 'utf8' }).trim() !== '';

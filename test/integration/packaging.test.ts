@@ -18,8 +18,8 @@ test('npm pack → install the tarball → npx ldsup --help, start, serve, stop'
   const work = tmpDir('ldsup-pack-');
   const packed = JSON.parse(npm(['pack', '--json', '--pack-destination', work, '--ignore-scripts'], ROOT)) as { filename: string; files: { path: string }[] }[];
   const files = packed[0]!.files.map((f) => f.path);
-  expect(files).toContain('bin/ldsup.js');
-  expect(files).toContain('dist/cli.js');
+  expect(files).toContain('bin/ldsup.cjs');
+  expect(files).toContain('dist/cli.cjs');
   expect(files).toContain('dist/index.d.ts');
   expect(files.some((f) => f.startsWith('test/'))).toBe(false);
 

@@ -1,5 +1,5 @@
 /**
- * Runs the real `ldsup` CLI (bin/ldsup.js → dist/cli.js) for integration tests, on real
+ * Runs the real `ldsup` CLI (bin/ldsup.cjs → dist/cli.cjs) for integration tests, on real
  * loopback ports, and makes sure every process a test started is ended by pid: each master is
  * started in its own process group, and `cleanup()` SIGKILLs every group still alive.
  */
@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '../..');
-export const CLI = path.join(ROOT, 'bin/ldsup.js');
+export const CLI = path.join(ROOT, 'bin/ldsup.cjs');
 export const FIXTURES = path.join(ROOT, 'test/fixtures');
 /**
  * Where the CLI runs unless a test says otherwise: a directory with no ldsup config whose own
