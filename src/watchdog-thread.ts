@@ -1,12 +1,12 @@
 /**
- * The watchdog thread of a worker (see watchdog.ts). Runs off the main thread, so it keeps
- * running while the main thread's event loop is blocked.
+ * The watchdog thread of a worker, when the native watchdog is not built (see watchdog.ts). Runs
+ * off the main thread, so it keeps running while the main thread's event loop is blocked.
  */
 import fs from 'node:fs';
 import inspector from 'node:inspector';
 import { workerData } from 'node:worker_threads';
 
-const { clock, stallMs, file } = workerData as { clock: SharedArrayBuffer; stallMs: number; file: string };
+const { clock, stallMs, periodMs, file } = workerData as { clock: SharedArrayBuffer; stallMs: number; periodMs: number; file: string };
 const last = new BigInt64Array(clock);
 let captured = false;
 
@@ -43,4 +43,4 @@ setInterval(() => {
     captured = true;
     capture();
   }
-}, Math.min(250, Math.max(20, stallMs / 4)));
+}, periodMs);

@@ -137,7 +137,7 @@ async function boot(init: InitMsg): Promise<void> {
   }, init.heartbeatMs);
   beat.unref();
   // Started now: the very first request may already block the loop (then no timer could start it).
-  if (s.timeout > 0) startWatchdog(init.runDir, Math.max(200, (s.timeout * 1000) / 2));
+  if (s.timeout > 0) log.debug(`Watchdog: ${startWatchdog(init.runDir, Math.max(200, (s.timeout * 1000) / 2))}`);
 }
 
 /** The worker's SDK client, fed by the master (the SDK itself is required on first use). */

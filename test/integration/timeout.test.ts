@@ -5,10 +5,16 @@ import { FIXTURES, cleanup, freePort, get, start, waitGone } from '../support/ld
 afterEach(cleanup);
 const app = path.join(FIXTURES, 'apps', 'blocking.mjs');
 
-test('a busy loop: WORKER TIMEOUT with the JavaScript stack, killed and replaced; the other worker serves meanwhile', async () => {
+// The native watchdog (built by `npm test`'s pretest for this Node), and the worker-thread
+// fallback used where it is not built.
+test.each([
+  ['native', {}],
+  ['thread', { LDSUP_WATCHDOG: 'thread' }],
+])('a busy loop (%s watchdog): WORKER TIMEOUT with the JavaScript stack, killed and replaced; the other worker serves meanwhile', async (kind, env) => {
   const port = await freePort();
-  const l = start([app, '-w', '2', '-t', '2', '-b', `127.0.0.1:${port}`]);
+  const l = start([app, '-w', '2', '-t', '2', '-b', `127.0.0.1:${port}`, '--log-level', 'debug'], { env });
   await l.ready();
+  await l.waitFor(new RegExp(`(Watchdog: ${kind}[\\s\\S]*){2}`));
   const spin = get(port, '/spin').catch(() => 'cut');
   const m = await l.waitFor(/WORKER TIMEOUT \(pid:(\d+)\)/);
   const victim = Number(m[1]);
