@@ -37,18 +37,43 @@ const common = {
 
 // The processes: dist/cli.cjs, dist/worker-process.cjs, dist/watchdog-thread.cjs. The modules
 // locate package.json, native/ and each other from import.meta.url, which is this file's URL.
-await build({
-  ...common,
-  entryPoints: {
-    cli: 'src/cli.ts',
-    'worker-process': 'src/worker-process.ts',
-    'watchdog-thread': 'src/watchdog-thread.ts',
-  },
-  format: 'cjs',
-  outExtension: { '.js': '.cjs' },
-  define: { 'import.meta.url': '__ldsupModuleUrl' },
-  banner: { js: "const __ldsupModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
-});
+const processes = (entryPoints, external = []) =>
+  build({
+    ...common,
+    entryPoints,
+    external: [...common.external, ...external],
+    format: 'cjs',
+    outExtension: { '.js': '.cjs' },
+    define: { 'import.meta.url': '__ldsupModuleUrl' },
+    // 'use strict' first, so that it is the file's directive (esbuild's own comes after the banner).
+    banner: { js: "'use strict';\nconst __ldsupModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+    write: false,
+  }).then(({ outputFiles }) => {
+    fs.mkdirSync(out, { recursive: true });
+    for (const f of outputFiles) fs.writeFileSync(f.path, f.path.endsWith('.cjs') ? fasterInterop(f.text, f.path) : f.contents);
+  });
+await processes({ cli: 'src/cli.ts', 'watchdog-thread': 'src/watchdog-thread.ts' });
+// A worker reads a config file only for its hooks, which only a JS/TS module can hold, and those
+// are imported without cosmiconfig (config.ts): ~170 KB of cosmiconfig and js-yaml it need not read.
+await processes({ 'worker-process': 'src/worker-process.ts' }, ['cosmiconfig']);
+
+/**
+ * esbuild turns each `import fs from 'node:fs'` into `__toESM(require('node:fs'))`, which copies
+ * every export of the module into a new object as a getter: ~50 such imports cost the master
+ * ~5-10 ms before its first fork. An object whose prototype is the module reads the same live
+ * values without copying. The helper's text is esbuild's (pinned version): the build fails if it
+ * changes, rather than silently keep the slow one.
+ */
+function fasterInterop(text, file) {
+  const slow = /^var __toESM = \(mod, isNodeMode, target\d*\) => [\s\S]*?\n\)\);\n/m;
+  const fast =
+    'var __toESM = (mod, isNodeMode) => mod != null && (typeof mod === "object" || typeof mod === "function") ?\n' +
+    '  __create(mod, isNodeMode || !mod.__esModule ? { default: { value: mod, enumerable: true } } : {}) : { default: mod };\n';
+  if (!text.includes('__toESM(')) return text;
+  if (!slow.test(text)) throw new Error(`bundle: esbuild's __toESM helper not found in ${file}; update fasterInterop()`);
+  // Same number of lines, so that the source map still points at the right lines.
+  return text.replace(slow, (helper) => fast + '\n'.repeat(helper.split('\n').length - fast.split('\n').length));
+}
 
 // The public API (`import { defineConfig } from 'ldsup'`): an ES module, as the package is.
 await build({

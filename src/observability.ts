@@ -4,7 +4,7 @@
  * `/readyz` (readiness: every wanted worker ready, flags initialised unless not required, not
  * stopping) and `/metrics` (Prometheus text format, built with prom-client).
  */
-import http from 'node:http';
+import type http from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { parseAddress } from './address.js';
 import type { Logger } from './log.js';
@@ -124,7 +124,8 @@ export class Endpoints {
     if (this.opts.metricsBind) (byAddress.get(this.opts.metricsBind) ?? byAddress.set(this.opts.metricsBind, new Set()).get(this.opts.metricsBind)!).add('metrics');
     for (const [spec, routes] of byAddress) {
       const a = parseAddress(spec);
-      const server = http.createServer((req, res) => void this.handle(req, res, routes).catch(() => res.destroy()));
+      // node:http is loaded only by a master that serves metrics or health (~5 ms before the first fork otherwise).
+      const server = process.getBuiltinModule('node:http').createServer((req, res) => void this.handle(req, res, routes).catch(() => res.destroy()));
       await new Promise<void>((resolve, reject) => {
         server.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`cannot bind ${spec} for ${[...routes].join(' and ')}: ${err.code ?? err.message}`)));
         if (a.kind === 'tcp') server.listen(a.port, a.host, () => resolve());

@@ -11,7 +11,6 @@
  */
 import { EventEmitter } from 'node:events';
 import type { RequestListener } from 'node:http';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { LDClient } from '@launchdarkly/node-server-sdk';
 import { createAccessLog, type AccessLog } from './access-log.js';
 import { AppLoadError, EXIT, oneLine } from './errors.js';
@@ -129,7 +128,7 @@ async function boot(init: InitMsg): Promise<void> {
   await runHook(hooks, 'postWorkerInit', log, { critical: true }, ctx);
   ready = true;
   send({ t: 'ready' });
-  const lag = monitorEventLoopDelay({ resolution: 20 });
+  const lag = process.getBuiltinModule('node:perf_hooks').monitorEventLoopDelay({ resolution: 20 }); // after ready: off the boot path
   lag.enable();
   const beat = setInterval(() => {
     send({ t: 'hb', requests, rss: process.memoryUsage.rss(), inflight: serving?.inflight ?? 0, lagMs: lag.max / 1e6 });

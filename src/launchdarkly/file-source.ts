@@ -10,7 +10,6 @@
  * Events: 'data' (RawData) after each successful load whose content changed.
  */
 import { EventEmitter } from 'node:events';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../log.js';
@@ -93,7 +92,8 @@ export class FileSource extends EventEmitter {
       return;
     }
     this.missingReported = false;
-    const hash = createHash('sha1').update(text).digest('hex');
+    // node:crypto on first read, not when the master starts (~5 ms).
+    const hash = process.getBuiltinModule('node:crypto').createHash('sha1').update(text).digest('hex');
     if (hash === this.lastHash || hash === this.badHash) return;
     let data: RawData;
     try {

@@ -7,7 +7,7 @@
  * 'fatal' ({status, message}). Nothing here logs: the owner decides what an operator sees.
  */
 import { EventEmitter } from 'node:events';
-import http from 'node:http';
+import type http from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { SseParser, type SseEvent } from './sse-parser.js';
@@ -66,8 +66,9 @@ export class SseClient extends EventEmitter {
     this.timer = null;
     this.attempt++;
     const url = new URL(this.opts.url);
-    // node:https (and TLS) loads only for an https stream: offline and local relays never need it.
-    const get = url.protocol === 'https:' ? process.getBuiltinModule('node:https').get : http.get;
+    // Loaded on first connect (a master with no stream needs neither module); node:https, and TLS,
+    // only for an https stream: offline and local relays never need it.
+    const get = process.getBuiltinModule(url.protocol === 'https:' ? 'node:https' : 'node:http').get;
     const parser = new SseParser((ev: SseEvent) => this.emit('message', ev));
     let settled = false;
     // Exactly one of fatal/drop per attempt, whichever of 'error', 'close' or a status comes first.
