@@ -6,11 +6,10 @@
  */
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { Chalk } from 'chalk';
 import { formatSettings, resolveConfig, type Layer, type Resolved } from './config.js';
 import { ConfigError, EXIT, oneLine } from './errors.js';
 import { appExport, importApp } from './loader.js';
-import { createLogger } from './log.js';
+import { colorsFor, createLogger } from './log.js';
 import { applyEnv, runMaster } from './master.js';
 import { SETTINGS, optionName } from './settings.js';
 import { shellSplit } from './shell-split.js';
@@ -20,7 +19,7 @@ import { control, controlPath, type ControlRequest } from './control.js';
 import './startup.js';
 import { VERSION } from './version.js';
 
-const red = new Chalk({ level: process.stderr.isTTY && !process.env.NO_COLOR ? 1 : 0 }).red;
+const red = colorsFor(Boolean(process.stderr.isTTY) && !process.env.NO_COLOR)?.red ?? ((s: string) => s);
 
 /** Prints one line to stderr and exits: every error a user can cause ends here. */
 function fail(message: string, code: number = EXIT.ERROR): never {

@@ -5,7 +5,7 @@
  * object per line for log shippers. USR1 reopens the file (logrotate).
  */
 import fs from 'node:fs';
-import { Chalk } from 'chalk';
+import type { ChalkInstance } from 'chalk';
 
 export const LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
 export type Level = (typeof LEVELS)[number];
@@ -106,25 +106,37 @@ export class LogSink {
   }
 }
 
+/**
+ * chalk for a coloured stream, null for a plain one. Loaded on first use (the bundle keeps this
+ * require lazy): a worker whose log is a pipe or a file never evaluates chalk (~7 ms at boot).
+ */
+export function colorsFor(useColor: boolean): ChalkInstance | null {
+  if (!useColor) return null;
+  const { Chalk } = require('chalk') as typeof import('chalk');
+  return new Chalk({ level: 1 });
+}
+
+const plain = (s: string) => s;
+
 export function createLogger(opts: LogOptions = {}, sink = new LogSink(opts.file, 2, opts.tolerant)): Logger {
   const min = rank(opts.level ?? 'info');
   const format = opts.format ?? 'text';
-  const useColor = opts.color ?? (sink.isTTY && !process.env.NO_COLOR);
-  const c = new Chalk({ level: useColor ? 1 : 0 });
+  const c = colorsFor(opts.color ?? (sink.isTTY && !process.env.NO_COLOR));
   const paint: Record<Level, (s: string) => string> = {
-    debug: c.gray,
-    info: (s) => s,
-    warning: c.yellow,
-    error: c.red,
-    critical: c.bold.red,
+    debug: c?.gray ?? plain,
+    info: plain,
+    warning: c?.yellow ?? plain,
+    error: c?.red ?? plain,
+    critical: c?.bold.red ?? plain,
   };
+  const dim = c?.dim ?? plain;
   const emit = (level: Level, msg: string) => {
     if (rank(level) < min) return;
     if (format === 'json') {
       sink.write(JSON.stringify({ time: new Date().toISOString(), pid: process.pid, level, message: msg }));
       return;
     }
-    const head = c.dim(`[${timestamp()}] [${process.pid}]`);
+    const head = dim(`[${timestamp()}] [${process.pid}]`);
     sink.write(`${head} ${paint[level](`[${level.toUpperCase()}]`)} ${paint[level](msg)}`);
   };
   return {
