@@ -15,7 +15,8 @@ const KEY = 'sdk-bench-0000';
 const args = process.argv.slice(2);
 const smoke = args.includes('--smoke');
 const changes = Number(args[args.indexOf('--changes') + 1]) || (smoke ? 10 : 100);
-const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
+// Nearest-rank percentile: the p99 of 100 changes is the 99th smallest, not the largest (that is "max").
+const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)]; };
 process.on('exit', killAllStartedSync);
 
 /** Starts ldsup on the fake; resolves when all workers are ready, with line arrival times. */
@@ -53,19 +54,24 @@ async function propagation(workers, port) {
   const fake = await startFakeLd(KEY);
   const l = await startLdsup(fake, workers, port);
   const all = [];
-  for (let v = 1; v <= changes; v++) {
+  let first = null;
+  // Change 1 is the first a booted worker applies: its code paths (IPC, the SDK's upsert, the
+  // update event) are not compiled yet. It is reported on its own; p50/p99 cover the next ones.
+  for (let v = 1; v <= changes + 1; v++) {
     const sent = fake.patch(v);
     const t0 = Date.now();
     while (l.seen.filter((s) => s.value === v).length < workers && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 2));
     const mine = l.seen.filter((s) => s.value === v);
     if (mine.length < workers) throw new Error(`change ${v} reached ${mine.length}/${workers} workers`);
-    all.push(Number(mine.reduce((m, s) => (s.ns > m ? s.ns : m), 0n) - sent) / 1e6);
+    const ms = Number(mine.reduce((m, s) => (s.ns > m ? s.ns : m), 0n) - sent) / 1e6;
+    if (v === 1) first = ms;
+    else all.push(ms);
     await new Promise((r) => setTimeout(r, 20)); // changes 20 ms apart, not a burst
   }
   const conns = fake.totalConnections;
   await endTree(l.child);
   await fake.stop();
-  return { workers, changes, p50: pct(all, 50), p99: pct(all, 99), max: Math.max(...all), upstreamConnections: conns };
+  return { workers, changes, first, p50: pct(all, 50), p99: pct(all, 99), max: Math.max(...all), upstreamConnections: conns };
 }
 
 async function bootWithFlags(n, port) {
@@ -91,9 +97,9 @@ for (const w of smoke ? [1] : [1, 2, 8]) {
   await fake.stop();
 }
 
-console.log(`\n### LaunchDarkly: flag change → new value served by every worker (${changes} changes, relay mode, Node ${process.version})\n`);
-console.log('| workers | p50 ms | p99 ms | max ms | upstream streams |\n|---:|---:|---:|---:|---:|');
-for (const r of prop) console.log(`| ${r.workers} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} | ${r.upstreamConnections} |`);
+console.log(`\n### LaunchDarkly: flag change → new value served by every worker (${changes} changes after a first one, 20 ms apart, relay mode, Node ${process.version})\n`);
+console.log('| workers | first change after boot ms | p50 ms | p99 ms | max ms | upstream streams |\n|---:|---:|---:|---:|---:|---:|');
+for (const r of prop) console.log(`| ${r.workers} | ${fmt(r.first, 2)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} | ${r.upstreamConnections} |`);
 console.log('\n### Worker boot → ready (its client initialised from the master\'s data), 2 workers\n\n| flags | boot → ready ms (each worker) |\n|---:|---|');
 for (const b of boots) console.log(`| ${fmt(b.flags)} | ${b.workerBootToReadyMs.map((x) => fmt(x)).join(', ')} |`);
 console.log('\n### Upstream stream connections per host\n\n| workers | streams to LaunchDarkly |\n|---:|---:|');
