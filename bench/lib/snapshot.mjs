@@ -11,13 +11,15 @@ export function snapshotLdsup(root, outDir, ref = 'HEAD') {
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
     const has = (p) => execFileSync('git', ['-C', root, 'ls-tree', '--name-only', sha, p], { encoding: 'utf8' }).trim() !== '';
-    const paths = ['bin', 'src', 'examples', 'scripts', 'package.json', 'tsconfig.json', 'tsconfig.build.json'].filter(has);
+    const paths = ['bin', 'src', 'examples', 'scripts', 'native', 'package.json', 'tsconfig.json', 'tsconfig.build.json'].filter(has);
     const tar = execFileSync('git', ['-C', root, 'archive', sha, ...paths]);
     execFileSync('tar', ['-x', '-C', dir], { input: tar });
     fs.symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
     // Build the way that ref's own `npm run build` does: the esbuild bundle since it exists, tsc before.
     if (fs.existsSync(path.join(dir, 'scripts', 'bundle.mjs'))) execFileSync(process.execPath, [path.join(dir, 'scripts', 'bundle.mjs')], { cwd: dir, stdio: 'inherit' });
     else execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: dir, stdio: 'inherit' });
+    // Its native parts too (`npm install` builds them): the watchdog changes a worker's start-up and memory.
+    if (fs.existsSync(path.join(dir, 'scripts', 'build-native.mjs'))) execFileSync(process.execPath, [path.join(dir, 'scripts', 'build-native.mjs')], { cwd: dir, stdio: 'inherit' });
   }
   return { dir, sha };
 }
