@@ -2,14 +2,13 @@
 /**
  * The command line: commander wiring only. Parses flags, merges them over the config (through
  * config.ts) and hands over to the master, `stop`, `check` or `print-config`.
- * The only module with top-level await.
  */
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { formatSettings, resolveConfig, type Layer, type Resolved } from './config.js';
 import { ConfigError, EXIT, oneLine } from './errors.js';
 import { appExport, importApp } from './loader.js';
-import { colorsFor, createLogger } from './log.js';
+import { colorsFor, createLogger, plain } from './log.js';
 import { applyEnv, runMaster } from './master.js';
 import { SETTINGS, optionName } from './settings.js';
 import { shellSplit } from './shell-split.js';
@@ -19,7 +18,7 @@ import { control, controlPath, type ControlRequest } from './control.js';
 import './startup.js';
 import { VERSION } from './version.js';
 
-const red = colorsFor(Boolean(process.stderr.isTTY) && !process.env.NO_COLOR)?.red ?? ((s: string) => s);
+const red = colorsFor(Boolean(process.stderr.isTTY) && !process.env.NO_COLOR)?.red ?? plain;
 
 /** Prints one line to stderr and exits: every error a user can cause ends here. */
 function fail(message: string, code: number = EXIT.ERROR): never {

@@ -116,7 +116,8 @@ export function colorsFor(useColor: boolean): ChalkInstance | null {
   return new Chalk({ level: 1 });
 }
 
-const plain = (s: string) => s;
+/** The identity painter: text as it is. */
+export const plain = (s: string) => s;
 
 export function createLogger(opts: LogOptions = {}, sink = new LogSink(opts.file, 2, opts.tolerant)): Logger {
   const min = rank(opts.level ?? 'info');
