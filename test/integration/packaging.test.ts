@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ROOT, cleanup, freePort, get, isAlive, tmpDir } from '../support/ldsup.js';
+import { HAS_CXX, ROOT, cleanup, freePort, get, isAlive, tmpDir } from '../support/ldsup.js';
 import { spawn } from 'node:child_process';
 
 afterEach(cleanup);
@@ -27,6 +27,8 @@ test('npm pack → install the tarball → npx ldsup --help, start, serve, stop'
   fs.mkdirSync(proj);
   fs.writeFileSync(path.join(proj, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
   npm(['install', path.join(work, packed[0]!.filename)], proj);
+  // Its install script built the native watchdog for this Node, where a C++ compiler exists.
+  expect(fs.existsSync(path.join(proj, 'node_modules', 'ldsup', 'native', 'build', `watchdog-${process.versions.modules}.node`))).toBe(HAS_CXX);
 
   const help = execFileSync('npx', ['ldsup', '--help'], { cwd: proj, encoding: 'utf8' });
   expect(help).toMatch(/Usage: ldsup/);

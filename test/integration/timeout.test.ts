@@ -1,16 +1,14 @@
 /** Worker timeouts: a blocked event loop is detected, its JS stack logged, the worker replaced. */
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { FIXTURES, cleanup, freePort, get, start, waitGone } from '../support/ldsup.js';
+import { FIXTURES, HAS_CXX, cleanup, freePort, get, start, waitGone } from '../support/ldsup.js';
 
 afterEach(cleanup);
 const app = path.join(FIXTURES, 'apps', 'blocking.mjs');
 
-// The native watchdog (built by `npm test`'s pretest for this Node wherever a C++ compiler is
-// installed, as it is on every machine here), and the worker-thread fallback used where it is not.
-const hasCompiler = spawnSync(process.env.CXX || 'c++', ['--version']).status === 0;
+// The native watchdog (built for this Node by `npm test`'s pretest wherever a C++ compiler is
+// installed), and the worker-thread fallback used where it is not.
 test.each([
-  [hasCompiler ? 'native' : 'thread', {}],
+  [HAS_CXX ? 'native' : 'thread', {}],
   ['thread', { LDSUP_WATCHDOG: 'thread' }],
 ])('a busy loop (%s watchdog): WORKER TIMEOUT with the JavaScript stack, killed and replaced; the other worker serves meanwhile', async (kind, env) => {
   const port = await freePort();

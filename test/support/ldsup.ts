@@ -3,7 +3,7 @@
  * loopback ports, and makes sure every process a test started is ended by pid: each master is
  * started in its own process group, and `cleanup()` SIGKILLs every group still alive.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -13,6 +13,11 @@ import path from 'node:path';
 export const ROOT = path.resolve(__dirname, '../..');
 export const CLI = path.join(ROOT, 'bin/ldsup.cjs');
 export const FIXTURES = path.join(ROOT, 'test/fixtures');
+/**
+ * A C++ compiler is installed (on every machine here): then `npm install` and `npm test` build the
+ * native watchdog for the running Node, and workers must use it.
+ */
+export const HAS_CXX = spawnSync(process.env.CXX || 'c++', ['--version']).status === 0;
 /**
  * Where the CLI runs unless a test says otherwise: a directory with no ldsup config whose own
  * package.json stops the config search, so the repo's supervisor.config.ts (and its pidfile) is
