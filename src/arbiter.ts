@@ -361,19 +361,6 @@ export class Arbiter {
 
   private onWorkerMessage(w: WorkerHandle, m: FromWorker): void {
     switch (m.t) {
-      case 'hello':
-        return w.send({
-          t: 'init',
-          age: w.age,
-          settings: this.settings,
-          listenFds: childFds(w.listenerCount),
-          preload: this.preload,
-          flags: this.deps.relay.snapshot() as { event: 'put'; data: string } | null,
-          maxRequests: w.maxRequests,
-          hooks: Object.keys(this.hooks),
-          heartbeatMs: this.tickMs(),
-          runDir: this.deps.runDir,
-        });
       case 'ready':
         if (w.state !== 'booting') return;
         w.state = 'ready';
@@ -546,6 +533,20 @@ export class Arbiter {
     });
     if (!w.pid) return;
     this.workers.set(w.pid, w);
+    // Sent at once, not in answer to a hello: the worker reads it as soon as its event loop
+    // starts (its 'message' listener is set while its code loads), a round trip sooner.
+    w.send({
+      t: 'init',
+      age: w.age,
+      settings: s,
+      listenFds: childFds(w.listenerCount),
+      preload: this.preload,
+      flags: this.deps.relay.snapshot() as { event: 'put'; data: string } | null,
+      maxRequests: w.maxRequests,
+      hooks: Object.keys(this.hooks),
+      heartbeatMs: this.tickMs(),
+      runDir: this.deps.runDir,
+    });
     this.log.info(`Booting worker with pid: ${w.pid}`);
   }
 

@@ -40,7 +40,6 @@ export type ToWorker =
   | { t: 'abort' };
 
 export type FromWorker =
-  | { t: 'hello' }
   | { t: 'ready' }
   | { t: 'hb'; requests: number; rss: number; inflight: number; lagMs: number }
   | { t: 'retire'; reason: 'max-requests' | 'memory' }

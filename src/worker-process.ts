@@ -1,7 +1,7 @@
 /**
  * The worker: the program each worker process runs (forked by the master).
  *
- * Boot order (gunicorn's init_process, adapted): hello → init from the master → logger →
+ * Boot order (gunicorn's init_process, adapted): init from the master (sent as it forks us) → logger →
  * LaunchDarkly client from the master's flag data → postFork → import the app → listen on the
  * inherited sockets → postWorkerInit → ready. Any failure before ready exits with 3 (boot
  * error) or 4 (app has no handler), which the master reads.
@@ -237,4 +237,3 @@ process.on('uncaughtException', (err) => {
   if (err.stack) log.debug(err.stack);
   process.exit(1);
 });
-send({ t: 'hello' });
