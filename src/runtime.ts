@@ -20,6 +20,8 @@ export const hasReusePort = (() => {
 export interface ServerHandle {
   fd: number;
   getsockname?(out: Record<string, unknown>): number;
+  /** libuv's listen: 0 or a negative errno. Only a throw-away probe calls it (probeListen). */
+  listen?(backlog: number): number;
   close(cb?: () => void): void;
 }
 
@@ -57,6 +59,29 @@ export function bindHandle(opts: { host?: string; port?: number; path?: string; 
     throw e;
   }
   return r;
+}
+
+/**
+ * With SO_REUSEADDR (which libuv sets) Linux lets bind() succeed on a port another process is
+ * listening on and reports the conflict only at listen(). Our socket is listened on by the
+ * workers, so find out now: a throw-away handle on the same address, listened on and closed at
+ * once (before the event loop could accept on it), fails with EADDRINUSE if someone else is
+ * listening there. Falls back to a public net.Server doing the same (a DNS module load and an
+ * event-loop turn slower) where the handle has no listen().
+ */
+export async function probeListen(host: string, port: number): Promise<void> {
+  const probe = bindHandle({ host, port });
+  if (typeof probe.listen !== 'function') {
+    probe.close();
+    return new Promise((resolve, reject) => {
+      const server = net.createServer();
+      server.once('error', reject);
+      server.listen({ host, port, exclusive: true }, () => server.close(() => resolve()));
+    });
+  }
+  const r = probe.listen(511);
+  probe.close();
+  if (r < 0) throw Object.assign(new Error(errnoName(r)), { code: errnoName(r), errno: r });
 }
 
 /** libuv's negative errno → 'EADDRINUSE' (public util API). */

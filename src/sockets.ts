@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { formatAddress, parseAddress, type Address } from './address.js';
-import { bindHandle, type ServerHandle } from './runtime.js';
+import { bindHandle, probeListen, type ServerHandle } from './runtime.js';
 
 export interface Listener {
   /** As configured (`0.0.0.0:0`). */
@@ -46,26 +46,12 @@ function explain(code: string): string {
 /** Resolves a host name to an IP literal (binding needs one). */
 async function resolveHost(host: string): Promise<string> {
   if (net.isIP(host)) return host;
-  const { lookup } = await import('node:dns/promises');
+  const { lookup } = process.getBuiltinModule('node:dns/promises') as typeof import('node:dns/promises');
   try {
     return (await lookup(host)).address;
   } catch {
     throw Object.assign(new Error('ENOTFOUND'), { code: 'ENOTFOUND' });
   }
-}
-
-/**
- * With SO_REUSEADDR (which libuv sets) Linux lets bind() succeed on a port another process is
- * listening on and reports the conflict only at listen(). Our socket is listened on by the
- * workers, so find out now: a throw-away listener on the same address fails with EADDRINUSE
- * if someone else is listening there.
- */
-function probeListen(host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
-  });
 }
 
 /** Binds one address. A stale unix socket file (nobody listening) is removed first. */
