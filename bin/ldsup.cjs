@@ -5,16 +5,12 @@
 'use strict';
 const { existsSync } = require('node:fs');
 const path = require('node:path');
-const module_ = require('node:module');
 
-// Node >= 22.8 caches compiled code on disk: start-up of the master, and of every worker (which
-// inherits NODE_COMPILE_CACHE), skips most of the parse/compile work. Node 20 has no such cache.
-const cache = module_.enableCompileCache?.();
-if (cache?.directory && !process.env.NODE_COMPILE_CACHE) process.env.NODE_COMPILE_CACHE = cache.directory;
-
-const cli = path.join(__dirname, '..', 'dist', 'cli.cjs');
-if (!existsSync(cli)) {
+const dist = path.join(__dirname, '..', 'dist');
+if (!existsSync(path.join(dist, 'cli.cjs')) || !existsSync(path.join(dist, 'boot.cjs'))) {
   process.stderr.write('ldsup: error: dist/ is missing; run `npm run build` first\n');
   process.exit(1);
 }
-require(cli);
+// boot.cjs runs the CLI with its compiled code cached on disk (Node's own cache on Node >= 22),
+// and without V8's optimising compilers, which a master has no use for (src/boot.ts).
+require(path.join(dist, 'boot.cjs')).run(path.join(dist, 'cli.cjs'), { optimize: process.env.LDSUP_MASTER_OPTIMIZE === '1' });

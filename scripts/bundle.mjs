@@ -31,11 +31,15 @@ const common = {
     'jiti', // TypeScript configs and apps only
     'prom-client', // metrics only
     'typescript', // cosmiconfig's optional TS loader (ldsup uses jiti instead)
+    // Config search and JSON/YAML/rc configs only (config.ts): ~170 KB with js-yaml that a
+    // master started with `--config x.ts|.js` would otherwise parse before its first fork.
+    'cosmiconfig',
   ],
   logLevel: 'warning',
 };
 
-// The processes: dist/cli.cjs, dist/worker-process.cjs, dist/watchdog-thread.cjs. The modules
+// The processes: dist/cli.cjs, dist/worker-body.cjs, dist/watchdog-thread.cjs (and dist/boot.cjs,
+// which runs the first two with a code cache: src/boot.ts). The modules
 // locate package.json, native/ and each other from import.meta.url, which is this file's URL.
 const processes = (entryPoints, external = []) =>
   build({
@@ -52,10 +56,18 @@ const processes = (entryPoints, external = []) =>
     fs.mkdirSync(out, { recursive: true });
     for (const f of outputFiles) fs.writeFileSync(f.path, f.path.endsWith('.cjs') ? fasterInterop(f.text, f.path) : f.contents);
   });
-await processes({ cli: 'src/cli.ts', 'watchdog-thread': 'src/watchdog-thread.ts' });
-// A worker reads a config file only for its hooks, which only a JS/TS module can hold, and those
-// are imported without cosmiconfig (config.ts): ~170 KB of cosmiconfig and js-yaml it need not read.
-await processes({ 'worker-process': 'src/worker-process.ts' }, ['cosmiconfig']);
+await processes({ cli: 'src/cli.ts', 'watchdog-thread': 'src/watchdog-thread.ts', 'worker-body': 'src/worker-process.ts', boot: 'src/boot.ts' });
+// What the master forks: runs the worker's bundle through boot.cjs (its compiled code cached).
+fs.writeFileSync(
+  path.join(out, 'worker-process.cjs'),
+  "'use strict';\n// The worker process (forked by the master): dist/worker-body.cjs, run by boot.cjs.\nrequire('./boot.cjs').run(require('node:path').join(__dirname, 'worker-body.cjs'));\n",
+);
+// boot.cjs hands the bundles their import() (see src/boot.ts): one left in a bundle would fail
+// there on Node 20 once its code comes from the cache.
+for (const f of ['cli.cjs', 'worker-body.cjs']) {
+  const left = fs.readFileSync(path.join(out, f), 'utf8').match(/^.*[^\w.$]import\(.*$/gm)?.filter((l) => !l.includes('typeof __ldsupImport'));
+  if (left?.length) throw new Error(`bundle: dist/${f} calls import() itself; use importEsm() (src/esm-import.ts):\n${left[0]}`);
+}
 
 /**
  * esbuild turns each `import fs from 'node:fs'` into `__toESM(require('node:fs'))`, which copies

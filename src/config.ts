@@ -14,6 +14,7 @@ import type { Loader } from 'cosmiconfig';
 import { ConfigError, describe, oneLine } from './errors.js';
 import { Invalid, SETTINGS, SETTING_KEYS, closest, type SettingDef } from './settings.js';
 import { HOOK_NAMES, type Hooks, type ResolvedSettings } from './types.js';
+import { importEsm } from './esm-import.js';
 
 const SEARCH_PLACES = [
   'package.json',
@@ -45,7 +46,7 @@ let generation = 0;
  * 'ldsup' where the project has not installed it): it costs ~300 ms and ~25 MB.
  */
 async function jiti(fsCache: boolean) {
-  const { createJiti } = await import('jiti');
+  const { createJiti } = await importEsm<typeof import('jiti')>('jiti');
   return createJiti(import.meta.url, { alias: { ldsup: selfEntry() }, moduleCache: false, ...(fsCache ? {} : { fsCache: false }) });
 }
 
@@ -58,7 +59,7 @@ const loadModule: Loader = async (filepath) => {
       return commonJsExports(await (await jiti(false)).import(filepath));
     }
     try {
-      const mod = (await import(`${pathToFileURL(filepath).href}?ldsup=${++generation}`)) as { default?: unknown };
+      const mod = await importEsm<{ default?: unknown }>(`${pathToFileURL(filepath).href}?ldsup=${++generation}`);
       return mod.default;
     } catch (err) {
       // `import { defineConfig } from 'ldsup'` where the project has no ldsup installed (npx,
@@ -113,7 +114,7 @@ export interface LoadedFile {
 const MODULE_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'];
 
 async function explorer() {
-  const { cosmiconfig } = await import('cosmiconfig');
+  const { cosmiconfig } = await importEsm<typeof import('cosmiconfig')>('cosmiconfig');
   return cosmiconfig('ldsup', {
     searchPlaces: SEARCH_PLACES,
     loaders: Object.fromEntries(MODULE_EXTENSIONS.map((ext) => [ext, loadModule])),

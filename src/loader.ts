@@ -12,6 +12,7 @@ import type { RequestListener } from 'node:http';
 import { AppLoadError, EXIT, describe, oneLine } from './errors.js';
 import { hasTypeStripping } from './runtime.js';
 import type { WorkerContext } from './types.js';
+import { importEsm } from './esm-import.js';
 
 const TS = new Set(['.ts', '.mts', '.cts']);
 let generation = 0;
@@ -22,17 +23,17 @@ export async function importApp(file: string, fresh = false): Promise<unknown> {
   const ext = path.extname(file);
   const url = pathToFileURL(file).href + (fresh ? `?ldsup=${++generation}` : '');
   try {
-    if (!TS.has(ext)) return await import(url);
+    if (!TS.has(ext)) return await importEsm(url);
     if (hasTypeStripping) {
       try {
-        return await import(url);
+        return await importEsm(url);
       } catch (err) {
         const code = (err as { code?: string }).code;
         if (code !== 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX' && code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
       }
     }
     // jiti (~300 ms to load) only when Node cannot strip the types itself (Node 20, enums…).
-    const { createJiti } = await import('jiti');
+    const { createJiti } = await importEsm<typeof import('jiti')>('jiti');
     const jiti = createJiti(import.meta.url, { moduleCache: !fresh });
     return await jiti.import(file);
   } catch (err) {
