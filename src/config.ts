@@ -14,7 +14,7 @@ import type { Loader } from 'cosmiconfig';
 import { ConfigError, describe, oneLine } from './errors.js';
 import { Invalid, SETTINGS, SETTING_KEYS, closest, type SettingDef } from './settings.js';
 import { HOOK_NAMES, type Hooks, type ResolvedSettings } from './types.js';
-import { importEsm } from './esm-import.js';
+import { importEsm, importEsmFile, isEsmFile } from './esm-import.js';
 
 const SEARCH_PLACES = [
   'package.json',
@@ -40,6 +40,7 @@ function selfEntry(): string {
 }
 
 let generation = 0;
+const loaded = new Set<string>();
 /** Loads a JS/TS config module afresh every time (HUP must see edits). */
 /**
  * jiti, loaded only when a config needs it (TypeScript, CommonJS, or an ESM config importing
@@ -55,11 +56,15 @@ const loadModule: Loader = async (filepath) => {
   if (ext === '.js' || ext === '.mjs' || ext === '.cjs') {
     // Native import with a cache-busting query: plain JS needs no transpiling, and the query
     // makes Node evaluate the edited file again on reload (the old copy stays in memory: tiny).
-    if (ext === '.cjs' || (ext === '.js' && !isEsm(filepath))) {
+    if (!isEsmFile(filepath)) {
       return commonJsExports(await (await jiti(false)).import(filepath));
     }
     try {
-      const mod = await importEsm<{ default?: unknown }>(`${pathToFileURL(filepath).href}?ldsup=${++generation}`);
+      // The first load in this process straight from the file; a reload under a new URL.
+      const url = pathToFileURL(filepath).href;
+      const again = loaded.has(filepath);
+      loaded.add(filepath);
+      const mod = (again ? await importEsm(`${url}?ldsup=${++generation}`) : await importEsmFile(filepath, url)) as { default?: unknown };
       return mod.default;
     } catch (err) {
       // `import { defineConfig } from 'ldsup'` where the project has no ldsup installed (npx,
@@ -88,23 +93,6 @@ const defaultExport = (mod: unknown): unknown => (hasDefault(mod) ? mod.default 
 /** A CommonJS module's `module.exports` (jiti wraps it as `default`, or not, depending on how it required it). */
 const commonJsExports = (mod: unknown): unknown => (hasDefault(mod) ? mod.default : mod);
 
-/** Is a .js file ESM? (nearest package.json says "type": "module") */
-function isEsm(file: string): boolean {
-  let dir = path.dirname(file);
-  for (;;) {
-    const pj = path.join(dir, 'package.json');
-    if (fs.existsSync(pj)) {
-      try {
-        return (JSON.parse(fs.readFileSync(pj, 'utf8')) as { type?: string }).type === 'module';
-      } catch {
-        return false;
-      }
-    }
-    const up = path.dirname(dir);
-    if (up === dir) return false;
-    dir = up;
-  }
-}
 
 export interface LoadedFile {
   filepath: string | null;

@@ -12,7 +12,7 @@ import type { RequestListener } from 'node:http';
 import { AppLoadError, EXIT, describe, oneLine } from './errors.js';
 import { hasTypeStripping } from './runtime.js';
 import type { WorkerContext } from './types.js';
-import { importEsm } from './esm-import.js';
+import { importEsm, importEsmFile, isEsmFile } from './esm-import.js';
 
 const TS = new Set(['.ts', '.mts', '.cts']);
 let generation = 0;
@@ -23,6 +23,7 @@ export async function importApp(file: string, fresh = false): Promise<unknown> {
   const ext = path.extname(file);
   const url = pathToFileURL(file).href + (fresh ? `?ldsup=${++generation}` : '');
   try {
+    if (!fresh && isEsmFile(file)) return await importEsmFile(file, url);
     if (!TS.has(ext)) return await importEsm(url);
     if (hasTypeStripping) {
       try {
