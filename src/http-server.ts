@@ -27,14 +27,33 @@ export interface ServeOptions {
   onDone?: (req: http.IncomingMessage, res: http.ServerResponse, startedAt: bigint) => void;
 }
 
-interface ConnState {
-  active: number;
-  idleSince: number;
+/**
+ * Per connection: requests in progress and when it last went idle, kept on the socket itself
+ * (no closure, Map entry or `once` wrapper per connection or request: with a new connection
+ * per request, that bookkeeping is on the hot path).
+ */
+const kActive = Symbol('ldsup.active');
+const kIdleSince = Symbol('ldsup.idleSince');
+const kServing = Symbol('ldsup.serving');
+type TrackedSocket = Socket & { [kActive]: number; [kIdleSince]: number; server?: { [kServing]?: HttpServing } };
+type TrackedResponse = http.ServerResponse & { [kServing]?: HttpServing };
+
+/** A socket's 'close' (one function for all). */
+function onSocketClose(this: TrackedSocket): void {
+  this.server?.[kServing]?.connectionClosed(this);
+}
+
+/** A response's 'close': after 'finish', or when the client went away first (one function for all). */
+function onResponseClose(this: TrackedResponse): void {
+  const serving = this[kServing];
+  if (!serving) return;
+  this[kServing] = undefined;
+  serving.requestDone(this.req as http.IncomingMessage, this);
 }
 
 export class HttpServing {
   private readonly servers: http.Server[] = [];
-  private readonly conns = new Map<Socket, ConnState>();
+  private readonly conns = new Set<TrackedSocket>();
   private draining = false;
   private drainTimer: NodeJS.Timeout | null = null;
   private drained: (() => void) | null = null;
@@ -60,12 +79,12 @@ export class HttpServing {
       },
       (req, res) => this.onRequest(req, res),
     );
-    server.on('connection', (s: Socket) => {
-      this.conns.set(s, { active: 0, idleSince: Date.now() });
-      s.once('close', () => {
-        this.conns.delete(s);
-        this.maybeDrained();
-      });
+    (server as unknown as { [kServing]: HttpServing })[kServing] = this;
+    server.on('connection', (s: TrackedSocket) => {
+      s[kActive] = 0;
+      s[kIdleSince] = Date.now();
+      this.conns.add(s);
+      s.on('close', onSocketClose);
     });
     // A malformed request gets a 400 and the connection is closed; the worker carries on.
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
@@ -103,30 +122,38 @@ export class HttpServing {
       res.end(over === 414 ? 'Request Line is too large\n' : 'Request Header Fields Too Large\n');
       return;
     }
-    const st = this.conns.get(req.socket);
-    if (st) st.active++;
+    (req.socket as TrackedSocket)[kActive]++;
     this.inflight++;
     if (this.draining) res.setHeader('Connection', 'close');
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      this.inflight--;
-      if (st) {
-        st.active--;
-        st.idleSince = Date.now();
-      }
-      onDone?.(req, res, startedAt);
-      this.maybeDrained();
-    };
+    if (onDone) this.startedAt.set(res, startedAt);
     // 'close' follows 'finish', and also comes when the client goes away first: one listener is enough.
-    res.once('close', finish);
+    (res as TrackedResponse)[kServing] = this;
+    res.on('close', onResponseClose);
     try {
       const r = callApp(this.opts.handler, req, res);
       if (r && typeof (r as Promise<unknown>).catch === 'function') (r as Promise<unknown>).catch((err) => this.fail(res, err));
     } catch (err) {
       this.fail(res, err);
     }
+  }
+
+  private readonly startedAt = new WeakMap<http.ServerResponse, bigint>();
+
+  /** @internal A response is finished or its client went away. */
+  requestDone(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.inflight--;
+    const s = req.socket as TrackedSocket;
+    s[kActive]--;
+    s[kIdleSince] = Date.now();
+    const onDone = this.opts.onDone;
+    if (onDone) onDone(req, res, this.startedAt.get(res) ?? 0n);
+    this.maybeDrained();
+  }
+
+  /** @internal */
+  connectionClosed(s: TrackedSocket): void {
+    this.conns.delete(s);
+    this.maybeDrained();
   }
 
   /** An app error answers 500 (if nothing was sent yet) instead of killing the worker. */
@@ -148,14 +175,19 @@ export class HttpServing {
    * with `Connection: close`.
    */
   closeAfterCurrent(): void {
+    this.startDraining();
+  }
+
+  /** From now on: no new connections, `Connection: close` on every response, idle times kept. */
+  private startDraining(): void {
+    if (this.draining) return;
     this.draining = true;
     for (const s of this.servers) net.Server.prototype.close.call(s);
   }
 
   /** Graceful: stop accepting, finish in-flight requests, close idle connections, then resolve. */
   drain(idleGraceMs: number): Promise<void> {
-    this.draining = true;
-    for (const s of this.servers) net.Server.prototype.close.call(s);
+    this.startDraining();
     return new Promise((resolve) => {
       this.drained = resolve;
       this.drainTimer = setInterval(() => this.closeIdle(idleGraceMs), 50);
@@ -165,7 +197,7 @@ export class HttpServing {
 
   private closeIdle(graceMs: number): void {
     const now = Date.now();
-    for (const [s, st] of this.conns) if (st.active === 0 && now - st.idleSince >= graceMs) s.destroy();
+    for (const s of this.conns) if (s[kActive] === 0 && now - s[kIdleSince] >= graceMs) s.destroy();
   }
 
   private maybeDrained(): void {
@@ -178,8 +210,7 @@ export class HttpServing {
 
   /** Quick stop: drop everything now. */
   abort(): void {
-    this.draining = true;
-    for (const s of this.servers) net.Server.prototype.close.call(s);
-    for (const s of this.conns.keys()) s.destroy();
+    this.startDraining();
+    for (const s of this.conns) s.destroy();
   }
 }
