@@ -35,8 +35,9 @@ export interface ServeOptions {
 const kActive = Symbol('ldsup.active');
 const kIdleSince = Symbol('ldsup.idleSince');
 const kServing = Symbol('ldsup.serving');
+const kStartedAt = Symbol('ldsup.startedAt');
 type TrackedSocket = Socket & { [kActive]: number; [kIdleSince]: number; server?: { [kServing]?: HttpServing } };
-type TrackedResponse = http.ServerResponse & { [kServing]?: HttpServing };
+type TrackedResponse = http.ServerResponse & { [kServing]?: HttpServing; [kStartedAt]?: bigint };
 
 /** A socket's 'close' (one function for all). */
 function onSocketClose(this: TrackedSocket): void {
@@ -125,9 +126,9 @@ export class HttpServing {
     (req.socket as TrackedSocket)[kActive]++;
     this.inflight++;
     if (this.draining) res.setHeader('Connection', 'close');
-    if (onDone) this.startedAt.set(res, startedAt);
     // 'close' follows 'finish', and also comes when the client goes away first: one listener is enough.
     (res as TrackedResponse)[kServing] = this;
+    if (onDone) (res as TrackedResponse)[kStartedAt] = startedAt;
     res.on('close', onResponseClose);
     try {
       const r = callApp(this.opts.handler, req, res);
@@ -137,16 +138,14 @@ export class HttpServing {
     }
   }
 
-  private readonly startedAt = new WeakMap<http.ServerResponse, bigint>();
-
   /** @internal A response is finished or its client went away. */
-  requestDone(req: http.IncomingMessage, res: http.ServerResponse): void {
+  requestDone(req: http.IncomingMessage, res: TrackedResponse): void {
     this.inflight--;
     const s = req.socket as TrackedSocket;
     s[kActive]--;
     s[kIdleSince] = Date.now();
     const onDone = this.opts.onDone;
-    if (onDone) onDone(req, res, this.startedAt.get(res) ?? 0n);
+    if (onDone) onDone(req, res, res[kStartedAt] ?? 0n);
     this.maybeDrained();
   }
 
