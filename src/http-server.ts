@@ -36,6 +36,7 @@ const kActive = Symbol('ldsup.active');
 const kIdleSince = Symbol('ldsup.idleSince');
 const kPrev = Symbol('ldsup.prev');
 const kNext = Symbol('ldsup.next');
+const kResponse = Symbol('ldsup.response');
 const kServing = Symbol('ldsup.serving');
 const kStartedAt = Symbol('ldsup.startedAt');
 type TrackedSocket = Socket & {
@@ -43,6 +44,8 @@ type TrackedSocket = Socket & {
   [kIdleSince]: number;
   [kPrev]: TrackedSocket | null;
   [kNext]: TrackedSocket | null;
+  /** The latest response not finished yet (with pipelining, the one after which the connection would stay open). */
+  [kResponse]?: http.ServerResponse | null;
   server?: { [kServing]?: HttpServing };
 };
 
@@ -168,7 +171,9 @@ export class HttpServing {
       res.end(over === 414 ? 'Request Line is too large\n' : 'Request Header Fields Too Large\n');
       return;
     }
-    (req.socket as TrackedSocket)[kActive]++;
+    const socket = req.socket as TrackedSocket;
+    socket[kActive]++;
+    socket[kResponse] = res;
     this.inflight++;
     if (this.draining) res.setHeader('Connection', 'close');
     // 'close' follows 'finish', and also comes when the client goes away first: one listener is enough.
@@ -189,6 +194,7 @@ export class HttpServing {
     const s = req.socket as TrackedSocket;
     s[kActive]--;
     s[kIdleSince] = Date.now();
+    if (s[kResponse] === res) s[kResponse] = null;
     const onDone = this.opts.onDone;
     if (onDone) onDone(req, res, res[kStartedAt] ?? 0n);
     this.maybeDrained();
@@ -222,11 +228,18 @@ export class HttpServing {
     this.startDraining();
   }
 
-  /** From now on: no new connections, `Connection: close` on every response, idle times kept. */
+  /**
+   * From now on: no new connections, `Connection: close` on every response (also on those in
+   * progress whose headers are not out yet), idle times kept.
+   */
   private startDraining(): void {
     if (this.draining) return;
     this.draining = true;
     for (const s of this.servers) net.Server.prototype.close.call(s);
+    for (const s of this.conns.all()) {
+      const res = s[kResponse];
+      if (res && !res.headersSent) res.setHeader('Connection', 'close');
+    }
   }
 
   /** Graceful: stop accepting, finish in-flight requests, close idle connections, then resolve. */

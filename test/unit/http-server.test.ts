@@ -1,0 +1,143 @@
+// The worker's HTTP server and its drain (src/http-server.ts), in this process, on real loopback
+// sockets: which connections a drain closes and when it is over, and what abort() drops.
+import net from 'node:net';
+import { HttpServing } from '../../src/http-server.js';
+import { bindHandle, type ServerHandle } from '../../src/runtime.js';
+import { CI_TIMEOUT } from '../support/ldsup.js';
+import { waitFor } from '../support/wait.js';
+
+/** A raw keep-alive client: sends requests on one connection and collects what comes back. */
+class Client {
+  readonly socket: net.Socket;
+  data = '';
+  ended = false;
+  closed = false;
+  error: Error | null = null;
+
+  constructor(port: number) {
+    this.socket = net.connect(port, '127.0.0.1');
+    this.socket.setEncoding('utf8');
+    this.socket.on('data', (d: string) => (this.data += d));
+    this.socket.on('end', () => (this.ended = true));
+    this.socket.on('close', () => (this.closed = true));
+    this.socket.on('error', (err) => (this.error = err));
+  }
+
+  connected(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (!this.socket.connecting) return resolve();
+      this.socket.once('connect', resolve);
+      this.socket.once('error', reject);
+    });
+  }
+
+  send(path: string): void {
+    this.socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+  }
+
+  responses(): string[] {
+    return this.data.split('HTTP/1.1 ').slice(1);
+  }
+}
+
+let handle: ServerHandle | null = null;
+let serving: HttpServing | null = null;
+const clients: Client[] = [];
+const held: Array<() => void> = [];
+
+afterEach(() => {
+  held.splice(0).forEach((release) => release());
+  for (const c of clients.splice(0)) c.socket.destroy();
+  serving?.abort();
+  serving = null;
+  handle?.close();
+  handle = null;
+});
+
+/** Serves `/` at once and holds `/slow` until released; keepAlive long, so only the drain closes idle connections. */
+async function serve(): Promise<{ port: number; serving: HttpServing; inSlow: () => number }> {
+  handle = bindHandle({ host: '127.0.0.1', port: 0 });
+  const addr: Record<string, unknown> = {};
+  handle.getsockname?.(addr);
+  let slow = 0;
+  serving = new HttpServing({
+    fds: [handle.fd],
+    backlog: 64,
+    keepAliveMs: 60_000,
+    limits: { requestLine: 4094, fields: 100, fieldSize: 8190, headersTimeoutMs: 10_000 },
+    handler: (req, res) => {
+      const reply = () => res.end('ok\n');
+      if (req.url !== '/slow') return reply();
+      slow++;
+      held.push(reply);
+    },
+  });
+  await serving.listen();
+  return { port: addr.port as number, serving, inSlow: () => slow };
+}
+
+async function client(port: number): Promise<Client> {
+  const c = new Client(port);
+  clients.push(c);
+  await c.connected();
+  return c;
+}
+
+test('drain: idle keep-alive connections are closed after the grace, a request in flight is answered with Connection: close, then it resolves', async () => {
+  const { port, serving, inSlow } = await serve();
+  // Five connections, each with one answered request, so each is idle and kept alive.
+  const idle: Client[] = [];
+  for (let i = 0; i < 5; i++) {
+    const c = await client(port);
+    c.send('/');
+    await waitFor(() => c.responses().length === 1, CI_TIMEOUT, 'first response');
+    expect(c.responses()[0]).toMatch(/^200 OK[\s\S]*Connection: keep-alive/i);
+    idle.push(c);
+  }
+  // Two leave by themselves (the first and a middle one of the server's list), before the drain.
+  idle[0]!.socket.end();
+  idle[2]!.socket.end();
+  await waitFor(() => idle[0]!.closed && idle[2]!.closed, CI_TIMEOUT, 'clients gone');
+  const busy = await client(port);
+  busy.send('/slow');
+  await waitFor(() => inSlow() === 1, CI_TIMEOUT, 'slow request in the app');
+
+  let drained = false;
+  const drain = serving.drain(200).then(() => (drained = true));
+  // The idle ones are closed by the server (a clean FIN, no reset); the busy one stays open.
+  await waitFor(() => [1, 3, 4].every((i) => idle[i]!.ended), CI_TIMEOUT, 'idle connections closed');
+  expect([1, 3, 4].map((i) => idle[i]!.error)).toEqual([null, null, null]);
+  expect(busy.closed).toBe(false);
+  expect(drained).toBe(false);
+  // The in-flight request completes with Connection: close, the connection closes, the drain is over.
+  held.shift()!();
+  await drain;
+  expect(busy.responses()).toHaveLength(1);
+  expect(busy.responses()[0]).toMatch(/^200 OK[\s\S]*Connection: close[\s\S]*ok\n$/i);
+  await waitFor(() => busy.ended, CI_TIMEOUT, 'busy connection closed');
+  expect(busy.error).toBeNull();
+});
+
+test('drain with no connection left resolves at once; abort drops every open connection', async () => {
+  const first = await serve();
+  await first.serving.drain(200);
+
+  afterEachCleanup();
+  const { port, serving, inSlow } = await serve();
+  const a = await client(port);
+  const b = await client(port);
+  a.send('/');
+  b.send('/slow');
+  await waitFor(() => a.responses().length === 1 && inSlow() === 1, CI_TIMEOUT, 'one answered, one in the app');
+  serving.abort();
+  await waitFor(() => a.closed && b.closed, CI_TIMEOUT, 'both connections dropped');
+  expect(b.responses()).toHaveLength(0);
+});
+
+/** The afterEach cleanup, for a test that serves twice. */
+function afterEachCleanup(): void {
+  serving?.abort();
+  serving = null;
+  handle?.close();
+  handle = null;
+}
