@@ -45,13 +45,18 @@ let serving: HttpServing | null = null;
 const clients: Client[] = [];
 const held: Array<() => void> = [];
 
-afterEach(() => {
-  held.splice(0).forEach((release) => release());
-  for (const c of clients.splice(0)) c.socket.destroy();
+/** Drops the server under test and its socket. */
+function stopServing(): void {
   serving?.abort();
   serving = null;
   handle?.close();
   handle = null;
+}
+
+afterEach(() => {
+  held.splice(0).forEach((release) => release());
+  for (const c of clients.splice(0)) c.socket.destroy();
+  stopServing();
 });
 
 /** Serves `/` at once and holds `/slow` until released; keepAlive long, so only the drain closes idle connections. */
@@ -122,7 +127,7 @@ test('drain with no connection left resolves at once; abort drops every open con
   const first = await serve();
   await first.serving.drain(200);
 
-  afterEachCleanup();
+  stopServing();
   const { port, serving, inSlow } = await serve();
   const a = await client(port);
   const b = await client(port);
@@ -134,10 +139,3 @@ test('drain with no connection left resolves at once; abort drops every open con
   expect(b.responses()).toHaveLength(0);
 });
 
-/** The afterEach cleanup, for a test that serves twice. */
-function afterEachCleanup(): void {
-  serving?.abort();
-  serving = null;
-  handle?.close();
-  handle = null;
-}
