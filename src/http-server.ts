@@ -28,11 +28,10 @@ export interface ServeOptions {
 }
 
 /**
- * Per connection: requests in progress, when it last went idle, and its neighbours in the list of
- * open connections, kept on the socket itself (no closure, Map entry or `once` wrapper per
+ * Per connection: its response in progress, when it last went idle, and its neighbours in the list
+ * of open connections, kept on the socket itself (no closure, Map entry or `once` wrapper per
  * connection or request: with a new connection per request, that bookkeeping is on the hot path).
  */
-const kActive = Symbol('ldsup.active');
 const kIdleSince = Symbol('ldsup.idleSince');
 const kPrev = Symbol('ldsup.prev');
 const kNext = Symbol('ldsup.next');
@@ -40,12 +39,14 @@ const kResponse = Symbol('ldsup.response');
 const kServing = Symbol('ldsup.serving');
 const kStartedAt = Symbol('ldsup.startedAt');
 type TrackedSocket = Socket & {
-  [kActive]: number;
   [kIdleSince]: number;
   [kPrev]: TrackedSocket | null;
   [kNext]: TrackedSocket | null;
-  /** The latest response not finished yet (with pipelining, the one after which the connection would stay open). */
-  [kResponse]?: http.ServerResponse | null;
+  /**
+   * The latest response not finished yet, null when the connection is idle. Pipelined responses
+   * finish in order, so the latest is the last one to finish: after it the connection would stay open.
+   */
+  [kResponse]: http.ServerResponse | null;
   server?: { [kServing]?: HttpServing };
 };
 
@@ -130,7 +131,7 @@ export class HttpServing {
     );
     (server as unknown as { [kServing]: HttpServing })[kServing] = this;
     server.on('connection', (s: TrackedSocket) => {
-      s[kActive] = 0;
+      s[kResponse] = null;
       s[kIdleSince] = Date.now();
       this.conns.add(s);
       s.on('close', onSocketClose);
@@ -171,9 +172,7 @@ export class HttpServing {
       res.end(over === 414 ? 'Request Line is too large\n' : 'Request Header Fields Too Large\n');
       return;
     }
-    const socket = req.socket as TrackedSocket;
-    socket[kActive]++;
-    socket[kResponse] = res;
+    (req.socket as TrackedSocket)[kResponse] = res;
     this.inflight++;
     if (this.draining) res.setHeader('Connection', 'close');
     // 'close' follows 'finish', and also comes when the client goes away first: one listener is enough.
@@ -192,9 +191,10 @@ export class HttpServing {
   requestDone(req: http.IncomingMessage, res: TrackedResponse): void {
     this.inflight--;
     const s = req.socket as TrackedSocket;
-    s[kActive]--;
-    s[kIdleSince] = Date.now();
-    if (s[kResponse] === res) s[kResponse] = null;
+    if (s[kResponse] === res) {
+      s[kResponse] = null;
+      s[kIdleSince] = Date.now();
+    }
     const onDone = this.opts.onDone;
     if (onDone) onDone(req, res, res[kStartedAt] ?? 0n);
     this.maybeDrained();
@@ -254,7 +254,7 @@ export class HttpServing {
 
   private closeIdle(graceMs: number): void {
     const now = Date.now();
-    for (const s of this.conns.all()) if (s[kActive] === 0 && now - s[kIdleSince] >= graceMs) s.destroy();
+    for (const s of this.conns.all()) if (!s[kResponse] && now - s[kIdleSince] >= graceMs) s.destroy();
   }
 
   private maybeDrained(): void {
