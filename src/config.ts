@@ -39,9 +39,6 @@ function selfEntry(): string {
   return fs.existsSync(js) ? js : path.join(here, 'index.ts');
 }
 
-let generation = 0;
-const loaded = new Set<string>();
-/** Loads a JS/TS config module afresh every time (HUP must see edits). */
 /**
  * jiti, loaded only when a config needs it (TypeScript, CommonJS, or an ESM config importing
  * 'ldsup' where the project has not installed it): it costs ~300 ms and ~25 MB.
@@ -51,16 +48,20 @@ async function jiti(fsCache: boolean) {
   return createJiti(import.meta.url, { alias: { ldsup: selfEntry() }, moduleCache: false, ...(fsCache ? {} : { fsCache: false }) });
 }
 
+let generation = 0;
+const loaded = new Set<string>();
+
+/** Loads a JS/TS config module afresh every time (HUP must see edits). */
 const loadModule: Loader = async (filepath) => {
   const ext = path.extname(filepath);
   if (ext === '.js' || ext === '.mjs' || ext === '.cjs') {
-    // Native import with a cache-busting query: plain JS needs no transpiling, and the query
-    // makes Node evaluate the edited file again on reload (the old copy stays in memory: tiny).
     if (!isEsmFile(filepath)) {
       return commonJsExports(await (await jiti(false)).import(filepath));
     }
     try {
-      // The first load in this process straight from the file; a reload under a new URL.
+      // Native ES modules need no transpiling. The first load in this process goes straight to
+      // the file; a reload imports it under a new URL, so that Node evaluates the edited file
+      // again (the old copy stays in memory: tiny).
       const url = pathToFileURL(filepath).href;
       const again = loaded.has(filepath);
       loaded.add(filepath);
