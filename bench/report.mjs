@@ -7,7 +7,10 @@ const LABEL = {
   none: '3. node:cluster ×2, SCHED_NONE',
   pm2: '4. pm2 cluster -i 2',
   ldsup: '5. ldsup -w 2 (shared fd)',
+  reuseport: '6. node:cluster ×2, reusePort (Node ≥ 22.12)',
 };
+/** The raw node:cluster policies: "best cluster" is the best of those run in the same round. */
+const CLUSTER = ['rr', 'none', 'reuseport'];
 const APPS = { json: 'trivial JSON', cpu: '~50 µs CPU per request', flag: "example app's /flag (flag evaluation)" };
 const MODES = { keepalive: 'keep-alive (wrk -t1 -c64)', close: 'new connection per request (Connection: close)' };
 
@@ -29,7 +32,7 @@ function throughputTables(d) {
     if (!runs.length) continue;
     const rounds = new Set(runs.map((r) => r.round)).size;
     out.push(`### ${APPS[app]}, ${MODES[mode]}\n`);
-    out.push(`Medians of ${rounds} interleaved round(s) × ${d.params.seconds} s (after ${d.params.warm} s warm-up). Ratios are medians of per-round ratios (same round). "best cluster" = the better of RR and NONE in that round.\n`);
+    out.push(`Medians of ${rounds} interleaved round(s) × ${d.params.seconds} s (after ${d.params.warm} s warm-up). Ratios are medians of per-round ratios (same round). "best cluster" = the best of the raw node:cluster policies run in that round (RR, NONE, and reusePort on Node ≥ 22.12).\n`);
     out.push('| config | req/s | × plain | × RR | × NONE | × best cluster | × pm2 | p50 ms | p99 ms | errors | server CPU µs/req (supervisor + workers) | wrk µs/req | worker CPU split | supervisor RSS MB | worker RSS MB | foreign CPU % (per round) |');
     out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---:|---|---|');
     for (const cfg of Object.keys(LABEL)) {
@@ -39,7 +42,7 @@ function throughputTables(d) {
       const errs = rs.reduce((a, r) => a + Object.values(r.errors).reduce((x, y) => x + y, 0), 0);
       const split = rs[0].workerCpuS.length > 1 ? Math.round(m((r) => Math.max(...r.workerCpuS) / r.workerCpuS.reduce((a, b) => a + b, 0)) * 100) : null;
       const wr = [0, 1].map((i) => m((r) => [...r.workerRssMB].sort((a, b) => a - b)[i])).filter(Number.isFinite);
-      out.push(`| ${LABEL[cfg]} | ${fmt(m('rps'))} | ${fmt(roundRatio(runs, cfg, 'plain'), 2)} | ${fmt(roundRatio(runs, cfg, 'rr'), 2)} | ${fmt(roundRatio(runs, cfg, 'none'), 2)} | ${fmt(roundRatio(runs, cfg, ['rr', 'none']), 2)} | ${fmt(roundRatio(runs, cfg, 'pm2'), 2)} | ${fmt(m('p50'), 2)} | ${fmt(m('p99'), 2)} | ${errs} | ${fmt(m('serverUsPerReq'), 1)} (${fmt(m('supervisorUsPerReq'), 1)} + ${fmt(m((r) => r.serverUsPerReq - r.supervisorUsPerReq), 1)}) | ${fmt(m('wrkUsPerReq'), 1)} | ${split === null ? '—' : `${split}/${100 - split}`} | ${fmt(m('supervisorRssMB'), 1)} | ${wr.map((x) => fmt(x, 1)).join(' / ')} | ${rs.map((r) => fmt(r.foreignPct, 0)).join(', ')} |`);
+      out.push(`| ${LABEL[cfg]} | ${fmt(m('rps'))} | ${fmt(roundRatio(runs, cfg, 'plain'), 2)} | ${fmt(roundRatio(runs, cfg, 'rr'), 2)} | ${fmt(roundRatio(runs, cfg, 'none'), 2)} | ${fmt(roundRatio(runs, cfg, CLUSTER), 2)} | ${fmt(roundRatio(runs, cfg, 'pm2'), 2)} | ${fmt(m('p50'), 2)} | ${fmt(m('p99'), 2)} | ${errs} | ${fmt(m('serverUsPerReq'), 1)} (${fmt(m('supervisorUsPerReq'), 1)} + ${fmt(m((r) => r.serverUsPerReq - r.supervisorUsPerReq), 1)}) | ${fmt(m('wrkUsPerReq'), 1)} | ${split === null ? '—' : `${split}/${100 - split}`} | ${fmt(m('supervisorRssMB'), 1)} | ${wr.map((x) => fmt(x, 1)).join(' / ')} | ${rs.map((r) => fmt(r.foreignPct, 0)).join(', ')} |`);
     }
     const plain = runs.filter((r) => r.name === 'plain');
     if (plain.length) {

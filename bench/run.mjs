@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { BENCH, ROOT, hasPm2 } from './lib/configs.mjs';
+import { BENCH, ROOT, hasPm2, hasReusePort } from './lib/configs.mjs';
 import { killAllStartedSync, machine } from './lib/proc.mjs';
 import { checkWrk } from './lib/wrk.mjs';
 import { throughputRun } from './throughput.mjs';
@@ -30,12 +30,12 @@ const P = {
   seconds: Number(opt('seconds', smoke ? 1 : 5)),
   warm: Number(opt('warm', smoke ? 0.5 : 2)),
   reloads: Number(opt('reloads', smoke ? 2 : 20)),
-  startupRounds: Number(opt('startup-rounds', smoke ? 1 : 5)),
+  startupRounds: Number(opt('startup-rounds', smoke ? 1 : 15)), // 5-round medians moved by ±10 % between runs
   idleSeconds: Number(opt('idle-seconds', smoke ? 1 : 30)),
   only: opt('only', 'throughput,startup,reload,idle').split(','),
   apps: opt('apps', 'json,cpu,flag').split(','),
   modes: opt('modes', 'keepalive,close').split(','),
-  configs: opt('configs', 'plain,rr,none,pm2,ldsup').split(','),
+  configs: opt('configs', `plain,rr,none,pm2,ldsup${hasReusePort ? ',reuseport' : ''}`).split(','),
   soak: argv.includes('--soak') ? Number(opt('soak', 600)) : 0,
 };
 P.warm = Math.max(1, Math.round(P.warm)); // wrk takes whole seconds
@@ -44,6 +44,10 @@ const log = (m) => process.stderr.write(`[bench ${new Date().toISOString().slice
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => { log(`${sig}: ending every process started`); killAllStartedSync(); process.exit(130); });
 process.on('exit', killAllStartedSync);
 
+if (P.configs.includes('reuseport') && !hasReusePort) {
+  console.error(`bench: --configs reuseport needs Node >= 22.12 (listen's reusePort option); this is ${process.version}`);
+  process.exit(2);
+}
 let wrkVersion;
 try { wrkVersion = checkWrk(); } catch (e) { console.error(`bench: ${e.message}`); process.exit(2); }
 if (!hasPm2()) {

@@ -9,13 +9,6 @@ import { ipFamily } from './address.js';
 /** Native TypeScript type stripping (Node >= 22.18 / 23.6). */
 export const hasTypeStripping = Boolean((process.features as { typescript?: unknown }).typescript);
 
-
-/** `reusePort` on net.Server#listen (Node >= 22.12 / 23.1); Node 20 silently ignores the option. */
-export const hasReusePort = (() => {
-  const [maj, min] = process.versions.node.split('.').map(Number) as [number, number];
-  return maj > 23 || (maj === 23 && min >= 1) || (maj === 22 && min >= 12);
-})();
-
 /** A bound (not yet listening) server socket held by the master: it never accepts on it. */
 export interface ServerHandle {
   fd: number;

@@ -1,5 +1,7 @@
 // Config "raw node:cluster": a primary and N workers, no supervisor library.
-// Env: PORT, BENCH_APP, WORKERS (2), SCHED (rr | none), BENCH_SHUTDOWN (none | typical).
+// Env: PORT, BENCH_APP, WORKERS (2), SCHED (rr | none | reuseport), BENCH_SHUTDOWN (none | typical).
+// SCHED=reuseport (Node >= 22.12): each worker listens on its own SO_REUSEPORT socket and the
+// kernel spreads new connections over them by hash; the primary holds no socket.
 // SIGHUP = the hand-rolled rolling reload most blog posts show: for each old worker, fork a new one,
 // wait for `listening`, SIGTERM the old one, wait for its exit (SIGKILL after 1.6 s, pm2's
 // kill_timeout), next. SIGTERM/SIGINT: kill the workers and exit.
@@ -35,5 +37,5 @@ if (cluster.isPrimary) {
   const { appHandler, installShutdown } = await import('./handlers.mjs');
   const server = http.createServer(await appHandler());
   installShutdown(server);
-  server.listen(Number(process.env.PORT), '127.0.0.1');
+  server.listen({ port: Number(process.env.PORT), host: '127.0.0.1', reusePort: process.env.SCHED === 'reuseport' });
 }

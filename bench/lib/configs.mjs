@@ -11,6 +11,11 @@ export const ROOT = path.dirname(BENCH);
 const APPS = path.join(BENCH, 'apps');
 const PM2 = path.join(BENCH, 'node_modules', 'pm2', 'bin', 'pm2');
 export const hasPm2 = () => fs.existsSync(PM2);
+/** `listen({ reusePort })` exists from Node 22.12 / 23.1; older Nodes ignore the option silently. */
+export const hasReusePort = (() => {
+  const [maj, min] = process.versions.node.split('.').map(Number);
+  return maj > 23 || (maj === 23 && min >= 1) || (maj === 22 && min >= 12);
+})();
 
 // Below the ephemeral range (32768+), where TIME_WAIT sockets of Connection: close runs would collide.
 let nextPort = 12000 + (process.pid % 1000) * 20;
@@ -73,7 +78,8 @@ export async function startConfig(name, { app = 'json', port, workers = 2, env =
     const child = launch(process.execPath, [path.join(APPS, 'plain.mjs')], { env: appEnv, log });
     return { name, child, roles: () => ({ supervisor: null, workers: [child.pid] }), stop: () => endTree(child) };
   }
-  if (name === 'rr' || name === 'none') {
+  if (name === 'reuseport' && !hasReusePort) throw new Error(`config reuseport needs Node >= 22.12 (this is ${process.version}, which would silently run round-robin)`);
+  if (name === 'rr' || name === 'none' || name === 'reuseport') {
     const child = launch(process.execPath, [path.join(APPS, 'cluster.mjs')], { env: { ...appEnv, SCHED: name, WORKERS: String(workers) }, log });
     return { name, child, roles: () => ({ supervisor: child.pid, workers: tree(child.pid).slice(1) }), stop: () => endTree(child) };
   }
