@@ -3,10 +3,11 @@
 // `npm install --prefix bench`):
 //   node bench/run.mjs [--smoke] [--rounds N] [--seconds S] [--warm S] [--reloads N]
 //                      [--only throughput,startup,reload,idle] [--apps json,cpu,flag] [--soak SECONDS]
-//                      [--ldsup-ref GITREF | --ldsup-worktree]
+//                      [--ldsup-ref GITREF | --ldsup-worktree] [--md FILE]
 // ldsup is benchmarked from a frozen build of a git ref (default HEAD) under bench/out/, unless
 // --ldsup-worktree (the work tree's own dist/, which must be built and must not change meanwhile).
-// Writes bench/out/results-<time>.json and bench/results.md (smoke: bench/out/results-smoke.md).
+// Writes bench/out/results-<time>.json and bench/results.md, or --md FILE (e.g. a second Node's run;
+// smoke: bench/out/results-smoke.md).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -61,6 +62,7 @@ fs.mkdirSync(logDir, { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const jsonFile = opt('into') ? opt('into') : smoke ? 'results-smoke.json' : `results-${stamp}.json`;
 const t0 = Date.now();
+const mdFile = smoke ? path.join(outDir, 'results-smoke.md') : path.resolve(opt('md', path.join(BENCH, 'results.md')));
 
 let ldsup = { dir: ROOT, sha: 'work tree' };
 if (argv.includes('--ldsup-worktree')) {
@@ -97,7 +99,7 @@ const save = () => {
   data.tookS = (Date.now() - t0) / 1000;
   data.machine.loadEnd = machine().loadavg;
   fs.writeFileSync(path.join(outDir, jsonFile), JSON.stringify(data, null, 1));
-  fs.writeFileSync(smoke ? path.join(outDir, 'results-smoke.md') : path.join(BENCH, 'results.md'), renderMarkdown(data));
+  fs.writeFileSync(mdFile, renderMarkdown(data));
 };
 
 try {
@@ -152,4 +154,4 @@ try {
   save();
   killAllStartedSync();
 }
-log(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${smoke ? 'bench/out/results-smoke.md' : 'bench/results.md'}, bench/out/${jsonFile}`);
+log(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${path.relative(ROOT, mdFile)}, bench/out/${jsonFile}`);
