@@ -14,14 +14,22 @@ const CLUSTER = ['rr', 'none', 'reuseport'];
 const APPS = { json: 'trivial JSON', cpu: '~50 µs CPU per request', flag: "example app's /flag (flag evaluation)" };
 const MODES = { keepalive: 'keep-alive (wrk -t1 -c64)', close: 'new connection per request (Connection: close)' };
 
-function roundRatio(runs, cfg, ref, key = 'rps') {
+/** cfg's figure over the reference's (the best of several) in the same round, one per round. */
+function roundRatios(runs, cfg, ref, key = 'rps') {
   const rs = [];
   for (const r of runs.filter((x) => x.name === cfg)) {
     const refs = runs.filter((x) => x.round === r.round && (Array.isArray(ref) ? ref.includes(x.name) : x.name === ref));
     if (!refs.length) continue;
     rs.push(ratio(r[key], Math.max(...refs.map((x) => x[key]))));
   }
-  return median(rs);
+  return rs.filter(Number.isFinite);
+}
+const roundRatio = (...a) => median(roundRatios(...a));
+/** Median and, over several rounds, the range of the per-round ratios: how much noise there was. */
+function ratioWithRange(runs, cfg, ref) {
+  const rs = roundRatios(runs, cfg, ref);
+  if (rs.length < 2) return fmt(median(rs), 2);
+  return `${fmt(median(rs), 2)} (${fmt(Math.min(...rs), 2)}–${fmt(Math.max(...rs), 2)})`;
 }
 
 function throughputTables(d) {
@@ -32,7 +40,7 @@ function throughputTables(d) {
     if (!runs.length) continue;
     const rounds = new Set(runs.map((r) => r.round)).size;
     out.push(`### ${APPS[app]}, ${MODES[mode]}\n`);
-    out.push(`Medians of ${rounds} interleaved round(s) × ${d.params.seconds} s (after ${d.params.warm} s warm-up). Ratios are medians of per-round ratios (same round). "best cluster" = the best of the raw node:cluster policies run in that round (RR, NONE, and reusePort on Node ≥ 22.12).\n`);
+    out.push(`Medians of ${rounds} interleaved round(s) × ${d.params.seconds} s (after ${d.params.warm} s warm-up). Ratios are medians of per-round ratios (same round); in brackets the lowest and highest per-round ratio. "best cluster" = the best of the raw node:cluster policies run in that round (RR, NONE, and reusePort on Node ≥ 22.12).\n`);
     out.push('| config | req/s | × plain | × RR | × NONE | × best cluster | × pm2 | p50 ms | p99 ms | errors | server CPU µs/req (supervisor + workers) | wrk µs/req | worker CPU split | supervisor RSS MB | worker RSS MB | foreign CPU % (per round) |');
     out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---:|---|---|');
     for (const cfg of Object.keys(LABEL)) {
@@ -42,7 +50,7 @@ function throughputTables(d) {
       const errs = rs.reduce((a, r) => a + Object.values(r.errors).reduce((x, y) => x + y, 0), 0);
       const split = rs[0].workerCpuS.length > 1 ? Math.round(m((r) => Math.max(...r.workerCpuS) / r.workerCpuS.reduce((a, b) => a + b, 0)) * 100) : null;
       const wr = [0, 1].map((i) => m((r) => [...r.workerRssMB].sort((a, b) => a - b)[i])).filter(Number.isFinite);
-      out.push(`| ${LABEL[cfg]} | ${fmt(m('rps'))} | ${fmt(roundRatio(runs, cfg, 'plain'), 2)} | ${fmt(roundRatio(runs, cfg, 'rr'), 2)} | ${fmt(roundRatio(runs, cfg, 'none'), 2)} | ${fmt(roundRatio(runs, cfg, CLUSTER), 2)} | ${fmt(roundRatio(runs, cfg, 'pm2'), 2)} | ${fmt(m('p50'), 2)} | ${fmt(m('p99'), 2)} | ${errs} | ${fmt(m('serverUsPerReq'), 1)} (${fmt(m('supervisorUsPerReq'), 1)} + ${fmt(m((r) => r.serverUsPerReq - r.supervisorUsPerReq), 1)}) | ${fmt(m('wrkUsPerReq'), 1)} | ${split === null ? '—' : `${split}/${100 - split}`} | ${fmt(m('supervisorRssMB'), 1)} | ${wr.map((x) => fmt(x, 1)).join(' / ')} | ${rs.map((r) => fmt(r.foreignPct, 0)).join(', ')} |`);
+      out.push(`| ${LABEL[cfg]} | ${fmt(m('rps'))} | ${fmt(roundRatio(runs, cfg, 'plain'), 2)} | ${fmt(roundRatio(runs, cfg, 'rr'), 2)} | ${fmt(roundRatio(runs, cfg, 'none'), 2)} | ${ratioWithRange(runs, cfg, CLUSTER)} | ${fmt(roundRatio(runs, cfg, 'pm2'), 2)} | ${fmt(m('p50'), 2)} | ${fmt(m('p99'), 2)} | ${errs} | ${fmt(m('serverUsPerReq'), 1)} (${fmt(m('supervisorUsPerReq'), 1)} + ${fmt(m((r) => r.serverUsPerReq - r.supervisorUsPerReq), 1)}) | ${fmt(m('wrkUsPerReq'), 1)} | ${split === null ? '—' : `${split}/${100 - split}`} | ${fmt(m('supervisorRssMB'), 1)} | ${wr.map((x) => fmt(x, 1)).join(' / ')} | ${rs.map((r) => fmt(r.foreignPct, 0)).join(', ')} |`);
     }
     const plain = runs.filter((r) => r.name === 'plain');
     if (plain.length) {
