@@ -1,6 +1,9 @@
 // Turns the results JSON into bench/results.md: medians over rounds, ratios within each round.
 import { median, fmt, ratio } from './lib/stats.mjs';
 
+/** Where a full run's report goes unless --md says otherwise. */
+export const RESULTS_MD = new URL('./results.md', import.meta.url).pathname;
+
 const LABEL = {
   plain: '1. plain node (1 process)',
   rr: '2. node:cluster ×2, SCHED_RR',

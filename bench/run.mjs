@@ -12,14 +12,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { BENCH, ROOT, hasPm2, hasReusePort } from './lib/configs.mjs';
+import { BENCH, ROOT, hasPm2, hasReusePort, unsupported } from './lib/configs.mjs';
 import { killAllStartedSync, machine } from './lib/proc.mjs';
 import { checkWrk } from './lib/wrk.mjs';
 import { throughputRun } from './throughput.mjs';
 import { startupRun, STARTUP_CONFIGS } from './startup.mjs';
 import { reloadRun, RELOAD_CONFIGS } from './reload.mjs';
 import { idleRun, soakRun } from './idle.mjs';
-import { renderMarkdown } from './report.mjs';
+import { renderMarkdown, RESULTS_MD } from './report.mjs';
 import { snapshotLdsup } from './lib/snapshot.mjs';
 
 const argv = process.argv.slice(2);
@@ -45,8 +45,8 @@ const log = (m) => process.stderr.write(`[bench ${new Date().toISOString().slice
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => { log(`${sig}: ending every process started`); killAllStartedSync(); process.exit(130); });
 process.on('exit', killAllStartedSync);
 
-if (P.configs.includes('reuseport') && !hasReusePort) {
-  console.error(`bench: --configs reuseport needs Node >= 22.12 (listen's reusePort option); this is ${process.version}`);
+for (const why of P.configs.map(unsupported).filter(Boolean)) {
+  console.error(`bench: --configs: ${why}`);
   process.exit(2);
 }
 let wrkVersion;
@@ -62,7 +62,7 @@ fs.mkdirSync(logDir, { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const jsonFile = opt('into') ? opt('into') : smoke ? 'results-smoke.json' : `results-${stamp}.json`;
 const t0 = Date.now();
-const mdFile = smoke ? path.join(outDir, 'results-smoke.md') : path.resolve(opt('md', path.join(BENCH, 'results.md')));
+const mdFile = smoke ? path.join(outDir, 'results-smoke.md') : path.resolve(opt('md', RESULTS_MD));
 
 let ldsup = { dir: ROOT, sha: 'work tree' };
 if (argv.includes('--ldsup-worktree')) {

@@ -16,6 +16,9 @@ export const hasReusePort = (() => {
   const [maj, min] = process.versions.node.split('.').map(Number);
   return maj > 23 || (maj === 23 && min >= 1) || (maj === 22 && min >= 12);
 })();
+/** Why this Node cannot run config `name`, or null. */
+export const unsupported = (name) =>
+  name === 'reuseport' && !hasReusePort ? `config reuseport needs Node >= 22.12 (listen's reusePort option); this is ${process.version}, which would silently run round-robin` : null;
 
 // Below the ephemeral range (32768+), where TIME_WAIT sockets of Connection: close runs would collide.
 let nextPort = 12000 + (process.pid % 1000) * 20;
@@ -78,7 +81,7 @@ export async function startConfig(name, { app = 'json', port, workers = 2, env =
     const child = launch(process.execPath, [path.join(APPS, 'plain.mjs')], { env: appEnv, log });
     return { name, child, roles: () => ({ supervisor: null, workers: [child.pid] }), stop: () => endTree(child) };
   }
-  if (name === 'reuseport' && !hasReusePort) throw new Error(`config reuseport needs Node >= 22.12 (this is ${process.version}, which would silently run round-robin)`);
+  if (unsupported(name)) throw new Error(unsupported(name));
   if (name === 'rr' || name === 'none' || name === 'reuseport') {
     const child = launch(process.execPath, [path.join(APPS, 'cluster.mjs')], { env: { ...appEnv, SCHED: name, WORKERS: String(workers) }, log });
     return { name, child, roles: () => ({ supervisor: child.pid, workers: tree(child.pid).slice(1) }), stop: () => endTree(child) };
