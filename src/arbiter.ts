@@ -8,6 +8,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { Backoff } from './backoff.js';
+import { SHED_COOLDOWN_MS, shedPlan } from './balance.js';
 import type { ControlReply, ControlRequest } from './control.js';
 import { EXIT, HaltError, oneLine } from './errors.js';
 import { runHook } from './hooks.js';
@@ -145,6 +146,7 @@ export class Arbiter {
         this.lastTick = Date.now();
         this.deps.reapOrphans?.();
         for (const e of this.takeEvents()) await this.dispatch(e);
+        this.balanceKeepAlive();
       }
     } catch (err) {
       if (err instanceof StopLoop) return this.halt(null, EXIT.OK, err.graceful);
@@ -375,6 +377,9 @@ export class Arbiter {
         w.inflight = m.inflight;
         w.lagMs = m.lagMs;
         return;
+      case 'kept':
+        w.kept = m.n; // the loop balances after handling its events
+        return;
       case 'retire':
         w.wantsRetire = true;
         w.retireReason = m.reason;
@@ -383,6 +388,25 @@ export class Arbiter {
         w.bootError = m.message;
         return;
     }
+  }
+
+  /**
+   * Asks workers holding clearly more than their share of keep-alive connections to shed some
+   * (balance.ts). Run after every batch of events and every tick: a shed connection can come back to the
+   * same worker, and then no count changes. A worker asked once is left alone for
+   * SHED_COOLDOWN_MS, while its shed connections close and their clients reconnect.
+   */
+  private balanceKeepAlive(): void {
+    if (!this.settings.keepAliveBalance) return;
+    const serving = [...this.workers.values()].filter((w) => w.state === 'ready' && !w.wantsRetire);
+    const plan = shedPlan(serving.map((w) => w.kept));
+    const now = Date.now();
+    plan.forEach((n, i) => {
+      const w = serving[i]!;
+      if (n === 0 || now - w.shedAt < SHED_COOLDOWN_MS) return;
+      w.shedAt = now;
+      w.send({ t: 'shed', n });
+    });
   }
 
   private async reapWorker(w: WorkerHandle, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
@@ -546,6 +570,7 @@ export class Arbiter {
       hooks: Object.keys(this.hooks),
       heartbeatMs: this.tickMs(),
       runDir: this.deps.runDir,
+      balance: s.keepAliveBalance,
     });
     this.log.info(`Booting worker with pid: ${w.pid}`);
   }

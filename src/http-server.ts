@@ -38,6 +38,16 @@ const kNext = Symbol('ldsup.next');
 const kResponse = Symbol('ldsup.response');
 const kServing = Symbol('ldsup.serving');
 const kStartedAt = Symbol('ldsup.startedAt');
+const kKeep = Symbol('ldsup.keep');
+/** kKeep: a connection's standing in the keep-alive balance (see HttpServing.shed). */
+const enum Keep {
+  /** No response has completed on it yet (with a new connection per request, it stays here). */
+  New = 0,
+  /** Kept open after a response: a keep-alive connection, counted in `kept`. */
+  Kept = 1,
+  /** Asked to close: its next response carries `Connection: close` (still counted in `kept`). */
+  Shed = 2,
+}
 type TrackedSocket = Socket & {
   [kIdleSince]: number;
   [kPrev]: TrackedSocket | null;
@@ -47,6 +57,7 @@ type TrackedSocket = Socket & {
    * finish in order, so the latest is the last one to finish: after it the connection would stay open.
    */
   [kResponse]: http.ServerResponse | null;
+  [kKeep]: Keep;
   server?: { [kServing]?: HttpServing };
 };
 
@@ -79,6 +90,10 @@ class ConnectionList {
     this.size--;
   }
 
+  first(): TrackedSocket | null {
+    return this.head;
+  }
+
   /** Every open connection (a copy: the caller may destroy them while iterating). */
   all(): TrackedSocket[] {
     const out: TrackedSocket[] = [];
@@ -108,6 +123,10 @@ export class HttpServing {
   private drainTimer: NodeJS.Timeout | null = null;
   private drained: (() => void) | null = null;
   inflight = 0;
+  /** Open keep-alive connections (kept open after a response, including those asked to close). */
+  kept = 0;
+  /** Called when `kept` changes (the worker reports it to the master, which balances). */
+  onKeptChange: (() => void) | null = null;
 
   constructor(private readonly opts: ServeOptions) {}
 
@@ -132,6 +151,7 @@ export class HttpServing {
     (server as unknown as { [kServing]: HttpServing })[kServing] = this;
     server.on('connection', (s: TrackedSocket) => {
       s[kResponse] = null;
+      s[kKeep] = Keep.New;
       s[kIdleSince] = Date.now();
       this.conns.add(s);
       s.on('close', onSocketClose);
@@ -172,9 +192,10 @@ export class HttpServing {
       res.end(over === 414 ? 'Request Line is too large\n' : 'Request Header Fields Too Large\n');
       return;
     }
-    (req.socket as TrackedSocket)[kResponse] = res;
+    const s = req.socket as TrackedSocket;
+    s[kResponse] = res;
     this.inflight++;
-    if (this.draining) res.setHeader('Connection', 'close');
+    if (this.draining || s[kKeep] === Keep.Shed) res.setHeader('Connection', 'close');
     // 'close' follows 'finish', and also comes when the client goes away first: one listener is enough.
     (res as TrackedResponse)[kServing] = this;
     if (onDone) (res as TrackedResponse)[kStartedAt] = startedAt;
@@ -194,6 +215,11 @@ export class HttpServing {
     if (s[kResponse] === res) {
       s[kResponse] = null;
       s[kIdleSince] = Date.now();
+      // Still writable after its first response: the connection is kept alive.
+      if (s[kKeep] === Keep.New && s.writable) {
+        s[kKeep] = Keep.Kept;
+        this.keptChanged(1);
+      }
     }
     const onDone = this.opts.onDone;
     if (onDone) onDone(req, res, res[kStartedAt] ?? 0n);
@@ -203,7 +229,34 @@ export class HttpServing {
   /** @internal */
   connectionClosed(s: TrackedSocket): void {
     this.conns.delete(s);
+    if (s[kKeep] !== Keep.New) this.keptChanged(-1);
     this.maybeDrained();
+  }
+
+  private keptChanged(d: number): void {
+    this.kept += d;
+    this.onKeptChange?.();
+  }
+
+  /**
+   * Keep-alive balance: asks `n` kept-alive connections to close after their next response
+   * (`Connection: close`, as a draining worker does), so their clients reconnect and the shared
+   * listen socket can hand the new connection to a less loaded worker. Connections with a
+   * response on its way go first (they close soonest); an idle one closes on its next response
+   * or at the keep-alive timeout, never under a client that may be sending (that would reset
+   * its request). A shed connection counts in `kept` until it has closed.
+   */
+  shed(n: number): void {
+    if (this.draining) return;
+    for (const inFlight of [true, false]) {
+      for (let s = this.conns.first(); s && n > 0; s = s[kNext]) {
+        if (s[kKeep] !== Keep.Kept || (s[kResponse] !== null) !== inFlight) continue;
+        s[kKeep] = Keep.Shed;
+        const res = s[kResponse];
+        if (res && !res.headersSent) res.setHeader('Connection', 'close');
+        n--;
+      }
+    }
   }
 
   /** An app error answers 500 (if nothing was sent yet) instead of killing the worker. */

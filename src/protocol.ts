@@ -30,6 +30,8 @@ export interface InitMsg {
   heartbeatMs: number;
   /** The master's private run directory (timeout stacks). */
   runDir: string;
+  /** Report keep-alive connection counts, for the master's keep-alive balance. */
+  balance: boolean;
 }
 
 export type ToWorker =
@@ -37,11 +39,15 @@ export type ToWorker =
   | FlagEventMsg
   | { t: 'ld-fatal'; status: number; message: string }
   | { t: 'reopen' }
+  /** Ask `n` keep-alive connections to close after their next response (keep-alive balance). */
+  | { t: 'shed'; n: number }
   | { t: 'abort' };
 
 export type FromWorker =
   | { t: 'ready' }
   | { t: 'hb'; requests: number; rss: number; inflight: number; lagMs: number }
+  /** How many keep-alive connections the worker holds (sent when it changes, throttled). */
+  | { t: 'kept'; n: number }
   | { t: 'retire'; reason: 'max-requests' | 'memory' }
   | { t: 'boot-error'; message: string };
 

@@ -290,6 +290,13 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'maxRequestsJitter', flag: '--max-requests-jitter <int>', doc: 'Random extra requests per worker on top of max-requests.', default: () => 0, parse: int(0) },
   { key: 'backlog', flag: '--backlog <int>', doc: 'listen() backlog.', default: () => 2048, parse: int(1, 65535) },
   { key: 'keepAlive', flag: '--keep-alive <seconds>', doc: 'Idle keep-alive connection timeout.', default: () => 5, parse: seconds },
+  {
+    key: 'keepAliveBalance',
+    flag: '--keep-alive-balance <bool>',
+    doc: 'Even out keep-alive connections over the workers: one holding clearly more than its share closes the excess after their next response (default true).',
+    default: () => true,
+    parse: bool,
+  },
   { key: 'launchdarkly', doc: 'LaunchDarkly section (sdkKey, mode, flagsFile, startWait, URIs, sendEvents).', default: () => ({}), parse: parseLaunchDarkly },
 ];
 

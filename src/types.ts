@@ -225,6 +225,13 @@ export interface Settings {
   backlog?: number;
   /** Seconds an idle keep-alive connection stays open (default 5). */
   keepAlive?: number;
+  /**
+   * Even out keep-alive connections over the workers (default true). The workers accept from one
+   * shared socket, so a burst of new connections can land mostly on one worker and stay there;
+   * a worker holding clearly more than its share answers the excess with `Connection: close` on
+   * their next response, and their clients reconnect. Not a gunicorn setting.
+   */
+  keepAliveBalance?: boolean;
   /** LaunchDarkly settings. */
   launchdarkly?: LaunchDarklyConfig;
 }
@@ -264,6 +271,7 @@ export interface ResolvedSettings {
   headersTimeout: number;
   backlog: number;
   keepAlive: number;
+  keepAliveBalance: boolean;
   launchdarkly: LaunchDarklyConfig;
   /** The config file the settings came from, if any. */
   configFile: string | null;

@@ -80,6 +80,9 @@ function onMessage(m: unknown): void {
     case 'abort':
       void abort();
       break;
+    case 'shed':
+      serving?.shed(msg.n);
+      break;
     case 'ld':
     case 'ld-fatal':
       flagChannel.deliver(msg);
@@ -124,6 +127,7 @@ async function boot(init: InitMsg): Promise<void> {
         : undefined,
   });
   serving.onAppError = (err) => log.error(`Error handling request: ${oneLine(err)}`);
+  if (init.balance) serving.onKeptChange = reportKept;
   await serving.listen();
   await runHook(hooks, 'postWorkerInit', log, { critical: true }, ctx);
   ready = true;
@@ -137,6 +141,24 @@ async function boot(init: InitMsg): Promise<void> {
   beat.unref();
   // Started now: the very first request may already block the loop (then no timer could start it).
   if (s.timeout > 0) log.debug(`Watchdog: ${startWatchdog(init.runDir, Math.max(200, (s.timeout * 1000) / 2))}`);
+}
+
+/**
+ * Keep-alive balance: tells the master how many keep-alive connections this worker holds, at most
+ * every KEPT_REPORT_MS and only when the number changed (so a burst of connections is one message,
+ * and a new connection per request, which never counts, sends none).
+ */
+const KEPT_REPORT_MS = 20;
+let keptTimer: NodeJS.Timeout | null = null;
+let keptSent = 0;
+function reportKept(): void {
+  if (keptTimer) return;
+  keptTimer = setTimeout(() => {
+    keptTimer = null;
+    const n = serving?.kept ?? 0;
+    if (n !== keptSent) send({ t: 'kept', n: (keptSent = n) });
+  }, KEPT_REPORT_MS);
+  keptTimer.unref();
 }
 
 /** The worker's SDK client, fed by the master (the SDK itself is required on first use). */

@@ -28,6 +28,9 @@ export class WorkerHandle implements WorkerInfo {
   rss = 0;
   inflight = 0;
   lagMs = 0;
+  /** Keep-alive connections it holds (its last report), and when it was last asked to shed some. */
+  kept = 0;
+  shedAt = 0;
   /** Set by the worker itself (max-requests): replace me, then stop me. */
   wantsRetire = false;
   /** The reason it is being stopped (for logs and status). */

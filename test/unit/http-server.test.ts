@@ -139,3 +139,38 @@ test('drain with no connection left resolves at once; abort drops every open con
   expect(b.responses()).toHaveLength(0);
 });
 
+
+test('keep-alive balance: kept counts connections kept open after a response; shed(n) closes n after their next response, in-flight ones first', async () => {
+  const { port, serving, inSlow } = await serve();
+  // A request with Connection: close never counts.
+  const once = await client(port);
+  once.socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  await waitFor(() => once.ended, CI_TIMEOUT, 'connection-close request answered and closed');
+  expect(serving.kept).toBe(0);
+  // Four keep-alive connections, each answered once: all four count.
+  const kept: Client[] = [];
+  for (let i = 0; i < 4; i++) {
+    const c = await client(port);
+    c.send('/');
+    await waitFor(() => c.responses().length === 1, CI_TIMEOUT, 'first response');
+    kept.push(c);
+  }
+  expect(serving.kept).toBe(4);
+  // One has a request in the app when the master asks for two: that one goes first.
+  kept[0]!.send('/slow');
+  await waitFor(() => inSlow() === 1, CI_TIMEOUT, 'slow request in the app');
+  serving.shed(2);
+  expect(serving.kept).toBe(4); // counted until they are gone
+  held.shift()!();
+  await waitFor(() => kept[0]!.ended, CI_TIMEOUT, 'in-flight shed connection closed');
+  expect(kept[0]!.responses()[1]).toMatch(/^200 OK[\s\S]*Connection: close/i);
+  // Exactly one idle connection was shed too: its next response closes it; the other two stay.
+  for (const c of kept.slice(1)) c.send('/');
+  await waitFor(() => kept.slice(1).every((c) => c.responses().length === 2), CI_TIMEOUT, 'second responses');
+  const closing = kept.slice(1).filter((c) => /Connection: close/i.test(c.responses()[1]!));
+  expect(closing).toHaveLength(1);
+  await waitFor(() => closing[0]!.ended, CI_TIMEOUT, 'idle shed connection closed after its response');
+  await waitFor(() => serving.kept === 2, CI_TIMEOUT, 'kept back to 2');
+  expect(kept.map((c) => c.error)).toEqual([null, null, null, null]);
+  for (const c of kept.slice(1).filter((x) => x !== closing[0])) expect(c.ended).toBe(false);
+});

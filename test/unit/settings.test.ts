@@ -20,7 +20,7 @@ describe('the settings table', () => {
     const all: Record<keyof Settings, true> = {
       app: true, bind: true, workers: true, timeout: true, gracefulTimeout: true, preload: true, pidfile: true,
       logLevel: true, logFormat: true, errorLog: true, accessLog: true, accessLogFormat: true, env: true, chdir: true,
-      name: true, maxRequests: true, maxRequestsJitter: true, backlog: true, keepAlive: true, launchdarkly: true,
+      name: true, maxRequests: true, maxRequestsJitter: true, backlog: true, keepAlive: true, keepAliveBalance: true, launchdarkly: true,
       maxMemory: true, daemon: true, user: true, group: true, healthBind: true, metricsBind: true, readyRequiresFlags: true, limitRequestLine: true, limitRequestFields: true, limitRequestFieldSize: true, headersTimeout: true,
     };
     expect([...SETTING_KEYS].sort()).toEqual(Object.keys(all).sort());

@@ -1,0 +1,31 @@
+/**
+ * Keep-alive balance: how many keep-alive connections each worker should shed.
+ *
+ * Workers accept from one shared listen socket, so a burst of new connections goes to whichever
+ * worker happens to be waiting in accept(), and keep-alive makes that split last: measured here,
+ * one of two workers held every connection of a fresh `wrk -c64` about one run in fifteen (the
+ * other worker idle, throughput that of one process), and 25–40 % was common. Round-robin by
+ * the master would even it out at the price of the master handling every connection. Instead,
+ * each worker reports the keep-alive connections it holds, and a worker holding clearly more
+ * than its share closes the excess after their next response (`Connection: close`); the clients
+ * reconnect, and the less busy worker is the likelier one to accept.
+ */
+
+/**
+ * After asking a worker to shed, leave it alone this long: its shed connections close on their
+ * next response and their clients reconnect, and only then do the counts tell where they went.
+ */
+export const SHED_COOLDOWN_MS = 250;
+
+/** A worker may exceed its even share by this many connections, or this fraction of it, before it sheds. */
+const SLACK_CONNS = 2;
+const SLACK_SHARE = 1 / 8;
+
+/** For each worker's keep-alive count, how many connections it should shed (0 for most). */
+export function shedPlan(kept: readonly number[]): number[] {
+  const total = kept.reduce((a, b) => a + b, 0);
+  if (kept.length < 2 || total === 0) return kept.map(() => 0);
+  const share = Math.ceil(total / kept.length);
+  const slack = Math.max(SLACK_CONNS, Math.ceil(share * SLACK_SHARE));
+  return kept.map((n) => (n > share + slack ? n - share : 0));
+}

@@ -1,0 +1,85 @@
+/**
+ * Keep-alive balance (issue 5): the workers accept from one shared socket, so connections opened
+ * while one worker is busy all land on the other and, kept alive, stay there. With
+ * `keepAliveBalance` (the default) the overloaded worker closes its excess after their next
+ * response and the clients' reconnections reach the idle worker; with it off they never move.
+ * The split is forced, not hoped for: one worker's event loop is blocked (`/block`) while the
+ * client opens its connections, so only the other one can accept them.
+ */
+import http from 'node:http';
+import path from 'node:path';
+import { FIXTURES, cleanup, freePort, get, start, tmpDir, type Ldsup } from '../support/ldsup.js';
+import { waitUntil } from '../support/proc.js';
+
+jest.setTimeout(120_000);
+afterEach(cleanup);
+
+const APP = path.join(FIXTURES, 'apps', 'blocking.mjs');
+const CONNS = 16;
+const agents: http.Agent[] = [];
+afterEach(() => agents.splice(0).forEach((a) => a.destroy()));
+
+/** One GET through `agent` (keep-alive): the serving pid and whether the response asked to close. */
+function getVia(agent: http.Agent, port: number, urlPath = '/'): Promise<{ pid: number; close: boolean }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ pid: (JSON.parse(body) as { pid: number }).pid, close: res.headers.connection === 'close' }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
+/** CONNS requests at once over CONNS keep-alive connections: how many each pid answered. */
+async function round(agent: http.Agent, port: number): Promise<Map<number, number>> {
+  const per = new Map<number, number>();
+  for (const r of await Promise.all(Array.from({ length: CONNS }, () => getVia(agent, port)))) per.set(r.pid, (per.get(r.pid) ?? 0) + 1);
+  return per;
+}
+
+/**
+ * Starts 2 workers, blocks one for a while, opens CONNS keep-alive connections meanwhile (all on
+ * the other worker), and waits until the blocked one answers again. Returns both pids.
+ */
+async function lopsided(extra: string[]): Promise<{ l: Ldsup; port: number; agent: http.Agent; busy: number; holder: number }> {
+  const port = await freePort();
+  const l = start([APP, '-w', '2', '-b', `127.0.0.1:${port}`, '--keep-alive', '60', ...extra], { cwd: tmpDir('ldsup-balance-') });
+  await l.ready();
+  const pids = l.bootedWorkers();
+  const blocked = get(port, '/block?ms=4000');
+  const busy = Number((await l.waitFor(/BLOCKING (\d+)/))[1]);
+  const holder = pids.find((p) => p !== busy)!;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNS });
+  agents.push(agent);
+  const first = await round(agent, port);
+  expect(Object.fromEntries(first)).toEqual({ [holder]: CONNS });
+  expect((await blocked).json<{ pid: number }>().pid).toBe(busy);
+  return { l, port, agent, busy, holder };
+}
+
+test('a worker holding every keep-alive connection sheds the excess, and the idle worker gets them', async () => {
+  const { l, port, agent, busy, holder } = await lopsided([]);
+  // Requests keep flowing over the same agent; shed connections come back through accept().
+  const split = await waitUntil(
+    'the blocked worker to hold a fair part of the connections',
+    async () => {
+      const per = await round(agent, port);
+      return (per.get(busy) ?? 0) >= CONNS / 4 ? per : null;
+    },
+    60_000,
+  );
+  expect(split.get(busy)! + (split.get(holder) ?? 0)).toBe(CONNS);
+  // Nothing failed on the way (a shed connection is closed cleanly after its response).
+  expect(l.output).not.toMatch(/\[ERROR\]/);
+});
+
+test('with keepAliveBalance off, kept-alive connections stay on the worker that accepted them', async () => {
+  const { agent, port, busy, holder } = await lopsided(['--keep-alive-balance', 'false']);
+  for (let i = 0; i < 5; i++) {
+    const per = await round(agent, port);
+    expect({ busy: per.get(busy) ?? 0, holder: per.get(holder) }).toEqual({ busy: 0, holder: CONNS });
+  }
+});

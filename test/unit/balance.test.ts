@@ -1,0 +1,18 @@
+// Keep-alive balance, the master's side (src/balance.ts): who sheds how many.
+import { shedPlan } from '../../src/balance.js';
+
+test.each<[number[], number[]]>([
+  [[64, 0], [32, 0]], // one worker holds all: it keeps its share
+  [[50, 14], [18, 0]],
+  [[36, 28], [0, 0]], // within the slack (share 32 + 4)
+  [[37, 27], [5, 0]],
+  [[10, 6], [0, 0]], // small counts: the slack is at least 2 connections
+  [[11, 5], [3, 0]],
+  [[30, 0, 0], [20, 0, 0]],
+  [[20, 20, 2], [6, 6, 0]], // share 14, slack 2: the third worker is starved
+  [[15, 14, 13], [0, 0, 0]],
+  [[0, 0], [0, 0]],
+  [[5], [0]], // one worker: nowhere to go
+])('kept %j → shed %j', (kept, shed) => {
+  expect(shedPlan(kept)).toEqual(shed);
+});
