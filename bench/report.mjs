@@ -44,16 +44,17 @@ function throughputTables(d) {
     const rounds = new Set(runs.map((r) => r.round)).size;
     out.push(`### ${APPS[app]}, ${MODES[mode]}\n`);
     out.push(`Medians of ${rounds} interleaved round(s) × ${d.params.seconds} s (after ${d.params.warm} s warm-up). Ratios are medians of per-round ratios (same round); in brackets the lowest and highest per-round ratio. "best cluster" = the best of the raw node:cluster policies run in that round (RR, NONE, and reusePort on Node ≥ 22.12).\n`);
-    out.push('| config | req/s | × plain | × RR | × NONE | × best cluster | × pm2 | p50 ms | p99 ms | errors | server CPU µs/req (supervisor + workers) | wrk µs/req | worker CPU split | supervisor RSS MB | worker RSS MB | foreign CPU % (per round) |');
-    out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---:|---|---|');
+    out.push('| config | req/s | × plain | × RR | × NONE | × best cluster | × pm2 | p50 ms | p99 ms | errors | server CPU µs/req (supervisor + workers) | wrk µs/req | worker CPU split | connections on the emptier worker (of 64, per round) | supervisor RSS MB | worker RSS MB | foreign CPU % (per round) |');
+    out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---|---:|---|---|');
     for (const cfg of Object.keys(LABEL)) {
       const rs = runs.filter((r) => r.name === cfg);
       if (!rs.length) continue;
       const m = (k) => median(rs.map((r) => (typeof k === 'function' ? k(r) : r[k])));
       const errs = rs.reduce((a, r) => a + Object.values(r.errors).reduce((x, y) => x + y, 0), 0);
       const split = rs[0].workerCpuS.length > 1 ? Math.round(m((r) => Math.max(...r.workerCpuS) / r.workerCpuS.reduce((a, b) => a + b, 0)) * 100) : null;
+      const conns = rs.some((r) => r.workerConns) ? rs.map((r) => (r.workerConns ? fmt(Math.min(...r.workerConns)) : '?')).join(', ') : '—';
       const wr = [0, 1].map((i) => m((r) => [...r.workerRssMB].sort((a, b) => a - b)[i])).filter(Number.isFinite);
-      out.push(`| ${LABEL[cfg]} | ${fmt(m('rps'))} | ${fmt(roundRatio(runs, cfg, 'plain'), 2)} | ${fmt(roundRatio(runs, cfg, 'rr'), 2)} | ${fmt(roundRatio(runs, cfg, 'none'), 2)} | ${ratioWithRange(runs, cfg, CLUSTER)} | ${fmt(roundRatio(runs, cfg, 'pm2'), 2)} | ${fmt(m('p50'), 2)} | ${fmt(m('p99'), 2)} | ${errs} | ${fmt(m('serverUsPerReq'), 1)} (${fmt(m('supervisorUsPerReq'), 1)} + ${fmt(m((r) => r.serverUsPerReq - r.supervisorUsPerReq), 1)}) | ${fmt(m('wrkUsPerReq'), 1)} | ${split === null ? '—' : `${split}/${100 - split}`} | ${fmt(m('supervisorRssMB'), 1)} | ${wr.map((x) => fmt(x, 1)).join(' / ')} | ${rs.map((r) => fmt(r.foreignPct, 0)).join(', ')} |`);
+      out.push(`| ${LABEL[cfg]} | ${fmt(m('rps'))} | ${fmt(roundRatio(runs, cfg, 'plain'), 2)} | ${fmt(roundRatio(runs, cfg, 'rr'), 2)} | ${fmt(roundRatio(runs, cfg, 'none'), 2)} | ${ratioWithRange(runs, cfg, CLUSTER)} | ${fmt(roundRatio(runs, cfg, 'pm2'), 2)} | ${fmt(m('p50'), 2)} | ${fmt(m('p99'), 2)} | ${errs} | ${fmt(m('serverUsPerReq'), 1)} (${fmt(m('supervisorUsPerReq'), 1)} + ${fmt(m((r) => r.serverUsPerReq - r.supervisorUsPerReq), 1)}) | ${fmt(m('wrkUsPerReq'), 1)} | ${split === null ? '—' : `${split}/${100 - split}`} | ${conns} | ${fmt(m('supervisorRssMB'), 1)} | ${wr.map((x) => fmt(x, 1)).join(' / ')} | ${rs.map((r) => fmt(r.foreignPct, 0)).join(', ')} |`);
     }
     const plain = runs.filter((r) => r.name === 'plain');
     if (plain.length) {

@@ -2,7 +2,7 @@
 // machine's foreign CPU during the measured window.
 import fs from 'node:fs';
 import { startConfig, waitServing, freshPort } from './lib/configs.mjs';
-import { machine, sample, sleep } from './lib/proc.mjs';
+import { connectionsOn, machine, sample, sleep } from './lib/proc.mjs';
 import { runWrk } from './lib/wrk.mjs';
 
 const PATHS = { json: '/', cpu: '/', flag: '/flag' };
@@ -31,7 +31,14 @@ export async function throughputRun({ name, app, close, warm, seconds, workers =
     const pids = [roles.supervisor, ...roles.workers].filter(Boolean);
     const m0 = machine();
     const s0 = sample(pids);
-    const r = await runWrk({ url, seconds, close });
+    // With keep-alive, how wrk's connections are spread over the workers, half-way through.
+    const running = runWrk({ url, seconds, close });
+    let conns = null;
+    if (!close && roles.workers.length > 1) {
+      await sleep((seconds * 1000) / 2);
+      conns = connectionsOn(port, roles.workers);
+    }
+    const r = await running;
     const s1 = sample(pids);
     const m1 = machine();
     const cpu = (p) => s1[p].cpu - s0[p].cpu;
@@ -44,7 +51,7 @@ export async function throughputRun({ name, app, close, warm, seconds, workers =
     return {
       name, app, mode: close ? 'close' : 'keepalive', port,
       rps: r.rps, requests: r.requests, p50: r.p50, p99: r.p99, errors: r.errors,
-      supervisorCpuS: supCpu, workerCpuS: wCpu, serverCpuS: serverCpu, wrkCpuS: r.wrkCpu,
+      supervisorCpuS: supCpu, workerCpuS: wCpu, workerConns: conns, serverCpuS: serverCpu, wrkCpuS: r.wrkCpu,
       serverUsPerReq: (serverCpu / r.requests) * 1e6, supervisorUsPerReq: (supCpu / r.requests) * 1e6, wrkUsPerReq: (r.wrkCpu / r.requests) * 1e6,
       supervisorRssMB: roles.supervisor ? s1[roles.supervisor].rss : null, workerRssMB: roles.workers.map((p) => s1[p].rss),
       oursPct: ((serverCpu + r.wrkCpu) / (2 * wall)) * 100, foreignPct: (foreign / (2 * wall)) * 100, foreignCpuS: foreign,

@@ -399,13 +399,13 @@ export class Arbiter {
   private balanceKeepAlive(): void {
     if (!this.settings.keepAliveBalance) return;
     const serving = [...this.workers.values()].filter((w) => w.state === 'ready' && !w.wantsRetire);
-    const plan = shedPlan(serving.map((w) => w.kept));
+    const { shed, share } = shedPlan(serving.map((w) => w.kept));
     const now = Date.now();
-    plan.forEach((n, i) => {
+    shed.forEach((n, i) => {
       const w = serving[i]!;
       if (n === 0 || now - w.shedAt < SHED_COOLDOWN_MS) return;
       w.shedAt = now;
-      w.send({ t: 'shed', n });
+      w.send({ t: 'shed', n, keep: share });
     });
   }
 

@@ -21,11 +21,18 @@ export const SHED_COOLDOWN_MS = 250;
 const SLACK_CONNS = 2;
 const SLACK_SHARE = 1 / 8;
 
-/** For each worker's keep-alive count, how many connections it should shed (0 for most). */
-export function shedPlan(kept: readonly number[]): number[] {
+export interface ShedPlan {
+  /** An even share of the connections: what a worker asked to shed keeps. */
+  share: number;
+  /** For each worker, how many to shed (0 for most). */
+  shed: number[];
+}
+
+/** For each worker's keep-alive count, how many connections it should shed. */
+export function shedPlan(kept: readonly number[]): ShedPlan {
   const total = kept.reduce((a, b) => a + b, 0);
-  if (kept.length < 2 || total === 0) return kept.map(() => 0);
-  const share = Math.ceil(total / kept.length);
+  const share = Math.ceil(total / Math.max(1, kept.length));
+  if (kept.length < 2 || total === 0) return { share, shed: kept.map(() => 0) };
   const slack = Math.max(SLACK_CONNS, Math.ceil(share * SLACK_SHARE));
-  return kept.map((n) => (n > share + slack ? n - share : 0));
+  return { share, shed: kept.map((n) => (n > share + slack ? n - share : 0)) };
 }

@@ -127,6 +127,9 @@ export class HttpServing {
   kept = 0;
   /** Called when `kept` changes (the worker reports it to the master, which balances). */
   onKeptChange: (() => void) | null = null;
+  /** Until `keepLimitUntil` (ms epoch), connections that would be kept beyond `keepLimit` are shed at once. */
+  private keepLimit = Infinity;
+  private keepLimitUntil = 0;
 
   constructor(private readonly opts: ServeOptions) {}
 
@@ -215,9 +218,10 @@ export class HttpServing {
     if (s[kResponse] === res) {
       s[kResponse] = null;
       s[kIdleSince] = Date.now();
-      // Still writable after its first response: the connection is kept alive.
+      // Still writable after its first response: the connection is kept alive (or, while this
+      // worker is over its share, told to close after its next response).
       if (s[kKeep] === Keep.New && s.writable) {
-        s[kKeep] = Keep.Kept;
+        s[kKeep] = this.kept >= this.keepLimit && Date.now() < this.keepLimitUntil ? Keep.Shed : Keep.Kept;
         this.keptChanged(1);
       }
     }
@@ -244,10 +248,14 @@ export class HttpServing {
    * listen socket can hand the new connection to a less loaded worker. Connections with a
    * response on its way go first (they close soonest); an idle one closes on its next response
    * or at the keep-alive timeout, never under a client that may be sending (that would reset
-   * its request). A shed connection counts in `kept` until it has closed.
+   * its request). A shed connection counts in `kept` until it has closed. For `forMs`, new
+   * connections that would take `kept` beyond `keep` are shed too: on two busy cores the worker
+   * that sheds is often the one that accepts its clients' reconnections.
    */
-  shed(n: number): void {
+  shed(n: number, keep = Infinity, forMs = 0): void {
     if (this.draining) return;
+    this.keepLimit = keep;
+    this.keepLimitUntil = Date.now() + forMs;
     for (const inFlight of [true, false]) {
       for (let s = this.conns.first(); s && n > 0; s = s[kNext]) {
         if (s[kKeep] !== Keep.Kept || (s[kResponse] !== null) !== inFlight) continue;

@@ -39,8 +39,11 @@ export type ToWorker =
   | FlagEventMsg
   | { t: 'ld-fatal'; status: number; message: string }
   | { t: 'reopen' }
-  /** Ask `n` keep-alive connections to close after their next response (keep-alive balance). */
-  | { t: 'shed'; n: number }
+  /**
+   * Keep-alive balance: ask `n` keep-alive connections to close after their next response, and
+   * for a while also new ones that would take the worker over `keep`.
+   */
+  | { t: 'shed'; n: number; keep: number }
   | { t: 'abort' };
 
 export type FromWorker =

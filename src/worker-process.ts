@@ -13,6 +13,7 @@ import { EventEmitter } from 'node:events';
 import type { RequestListener } from 'node:http';
 import type { LDClient } from '@launchdarkly/node-server-sdk';
 import { createAccessLog, type AccessLog } from './access-log.js';
+import { SHED_COOLDOWN_MS } from './balance.js';
 import { AppLoadError, EXIT, oneLine } from './errors.js';
 import { runHook } from './hooks.js';
 import { HttpServing } from './http-server.js';
@@ -81,7 +82,9 @@ function onMessage(m: unknown): void {
       void abort();
       break;
     case 'shed':
-      serving?.shed(msg.n);
+      serving?.shed(msg.n, msg.keep, SHED_COOLDOWN_MS);
+      // Report again once they have gone, even if as many came back (then nothing else would).
+      setTimeout(() => send({ t: 'kept', n: (keptSent = serving?.kept ?? 0) }), SHED_COOLDOWN_MS).unref();
       break;
     case 'ld':
     case 'ld-fatal':

@@ -39,6 +39,31 @@ export function rssMB(pid) {
   }
 }
 
+/** How many established TCP connections to local port `port` each pid holds (/proc/net/tcp, IPv4). */
+export function connectionsOn(port, pids) {
+  const inodes = new Set();
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length > 9 && f[1].endsWith(`:${hexPort}`) && f[3] === '01') inodes.add(`socket:[${f[9]}]`);
+  }
+  return pids.map((pid) => {
+    let n = 0;
+    try {
+      for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+        try {
+          if (inodes.has(fs.readlinkSync(`/proc/${pid}/fd/${fd}`))) n++;
+        } catch {
+          /* closed meanwhile */
+        }
+      }
+    } catch {
+      return NaN;
+    }
+    return n;
+  });
+}
+
 export function comm(pid) {
   try {
     return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ').slice(0, 120);

@@ -14,5 +14,10 @@ test.each<[number[], number[]]>([
   [[0, 0], [0, 0]],
   [[5], [0]], // one worker: nowhere to go
 ])('kept %j → shed %j', (kept, shed) => {
-  expect(shedPlan(kept)).toEqual(shed);
+  expect(shedPlan(kept).shed).toEqual(shed);
+});
+
+test('the share is what an even split leaves each worker', () => {
+  expect(shedPlan([50, 14]).share).toBe(32);
+  expect(shedPlan([30, 0, 1]).share).toBe(11);
 });

@@ -174,3 +174,29 @@ test('keep-alive balance: kept counts connections kept open after a response; sh
   expect(kept.map((c) => c.error)).toEqual([null, null, null, null]);
   for (const c of kept.slice(1).filter((x) => x !== closing[0])) expect(c.ended).toBe(false);
 });
+
+test('keep-alive balance: while over its share, a worker tells new keep-alive connections to close after their next response', async () => {
+  const { port, serving } = await serve();
+  const answered = async (c: Client, n: number) => waitFor(() => c.responses().length === n, CI_TIMEOUT, `response ${n}`);
+  const old: Client[] = [];
+  for (let i = 0; i < 2; i++) {
+    const c = await client(port);
+    c.send('/');
+    await answered(c, 1);
+    old.push(c);
+  }
+  serving.shed(0, 2, 60_000); // keep 2, for a minute: nothing to shed yet, but no room for more
+  const fresh = await client(port);
+  fresh.send('/');
+  await answered(fresh, 1);
+  expect(fresh.responses()[0]).toMatch(/Connection: keep-alive/i); // its first answer is as usual
+  fresh.send('/');
+  await answered(fresh, 2);
+  expect(fresh.responses()[1]).toMatch(/^200 OK[\s\S]*Connection: close/i);
+  await waitFor(() => fresh.ended, CI_TIMEOUT, 'fresh connection closed');
+  // The two it already held are untouched.
+  for (const c of old) c.send('/');
+  await Promise.all(old.map((c) => answered(c, 2)));
+  for (const c of old) expect(c.responses()[1]).toMatch(/Connection: keep-alive/i);
+  expect(serving.kept).toBe(2);
+});
