@@ -15,7 +15,7 @@ export interface ObservedState {
   stopping(): boolean;
   wanted(): number;
   startedAt(): number;
-  workers(): { pid: number; age: number; state: string; requests: number; rss: number; inflight: number; lagMs: number }[];
+  workers(): { pid: number; age: number; state: string; requests: number; rss: number; inflight: number; lagMs: number; kept: number }[];
   flags(): { connected: boolean; initialized: boolean; lastUpdateAgeMs: number | null; flagCount: number };
 }
 
@@ -43,6 +43,7 @@ export class Metrics {
       });
     perWorker('ldsup_worker_requests', 'Requests answered by this worker so far.', (w) => w.requests);
     perWorker('ldsup_worker_inflight_requests', 'Requests in progress in this worker.', (w) => w.inflight);
+    perWorker('ldsup_worker_keepalive_connections', 'Keep-alive connections this worker holds (as reported for the keep-alive balance).', (w) => w.kept);
     perWorker('ldsup_worker_resident_memory_bytes', "Worker's resident set size.", (w) => w.rss);
     perWorker('ldsup_worker_event_loop_lag_seconds', "Worker's event-loop delay (max over the last heartbeat).", (w) => w.lagMs / 1000);
     const simple = (name: string, help: string, read: () => number) =>

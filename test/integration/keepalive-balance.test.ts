@@ -61,7 +61,8 @@ async function lopsided(extra: string[]): Promise<{ l: Ldsup; port: number; agen
 }
 
 test('a worker holding every keep-alive connection sheds the excess, and the idle worker gets them', async () => {
-  const { l, port, agent, busy, holder } = await lopsided([]);
+  const mport = await freePort();
+  const { l, port, agent, busy, holder } = await lopsided(['--metrics-bind', `127.0.0.1:${mport}`]);
   // Requests keep flowing over the same agent; shed connections come back through accept().
   const split = await waitUntil(
     'the blocked worker to hold a fair part of the connections',
@@ -72,6 +73,14 @@ test('a worker holding every keep-alive connection sheds the excess, and the idl
     60_000,
   );
   expect(split.get(busy)! + (split.get(holder) ?? 0)).toBe(CONNS);
+  // The workers' reports, as /metrics shows them, add up to the client's connections.
+  const kept = async () =>
+    [...(await get(mport, '/metrics')).body.matchAll(/^ldsup_worker_keepalive_connections\{pid="(\d+)"[^}]*\} (\d+)$/gm)].map((m) => [Number(m[1]), Number(m[2])] as const);
+  const reported = await waitUntil('reports adding up to the open connections', async () => {
+    const k = await kept();
+    return k.reduce((a, [, n]) => a + n, 0) === CONNS ? k : null;
+  });
+  expect(new Set(reported.map(([pid]) => pid))).toEqual(new Set([busy, holder]));
   // Nothing failed on the way (a shed connection is closed cleanly after its response).
   expect(l.output).not.toMatch(/\[ERROR\]/);
 });
