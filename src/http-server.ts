@@ -103,6 +103,12 @@ class ConnectionList {
 }
 type TrackedResponse = http.ServerResponse & { [kServing]?: HttpServing; [kStartedAt]?: bigint };
 
+/** The response in progress on `s`, if its headers are not out yet, will carry `Connection: close`. */
+function closeAfterResponse(s: TrackedSocket): void {
+  const res = s[kResponse];
+  if (res && !res.headersSent) res.setHeader('Connection', 'close');
+}
+
 /** A socket's 'close' (one function for all). */
 function onSocketClose(this: TrackedSocket): void {
   this.server?.[kServing]?.connectionClosed(this);
@@ -260,8 +266,7 @@ export class HttpServing {
       for (let s = this.conns.first(); s && n > 0; s = s[kNext]) {
         if (s[kKeep] !== Keep.Kept || (s[kResponse] !== null) !== inFlight) continue;
         s[kKeep] = Keep.Shed;
-        const res = s[kResponse];
-        if (res && !res.headersSent) res.setHeader('Connection', 'close');
+        closeAfterResponse(s);
         n--;
       }
     }
@@ -297,10 +302,7 @@ export class HttpServing {
     if (this.draining) return;
     this.draining = true;
     for (const s of this.servers) net.Server.prototype.close.call(s);
-    for (const s of this.conns.all()) {
-      const res = s[kResponse];
-      if (res && !res.headersSent) res.setHeader('Connection', 'close');
-    }
+    for (const s of this.conns.all()) closeAfterResponse(s);
   }
 
   /** Graceful: stop accepting, finish in-flight requests, close idle connections, then resolve. */

@@ -19,24 +19,11 @@ const CONNS = 16;
 const agents: http.Agent[] = [];
 afterEach(() => agents.splice(0).forEach((a) => a.destroy()));
 
-/** One GET through `agent` (keep-alive): the serving pid. */
-function getVia(agent: http.Agent, port: number, urlPath = '/'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve((JSON.parse(body) as { pid: number }).pid));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-  });
-}
-
 /** CONNS requests at once over CONNS keep-alive connections: how many each pid answered. */
 async function round(agent: http.Agent, port: number): Promise<Map<number, number>> {
   const per = new Map<number, number>();
-  for (const pid of await Promise.all(Array.from({ length: CONNS }, () => getVia(agent, port)))) per.set(pid, (per.get(pid) ?? 0) + 1);
+  const replies = await Promise.all(Array.from({ length: CONNS }, () => get(port, '/', { agent })));
+  for (const pid of replies.map((r) => r.json<{ pid: number }>().pid)) per.set(pid, (per.get(pid) ?? 0) + 1);
   return per;
 }
 
