@@ -84,7 +84,7 @@ function onMessage(m: unknown): void {
     case 'shed':
       serving?.shed(msg.n, msg.keep, SHED_COOLDOWN_MS);
       // Report again once they have gone, even if as many came back (then nothing else would).
-      setTimeout(() => send({ t: 'kept', n: (keptSent = serving?.kept ?? 0) }), SHED_COOLDOWN_MS).unref();
+      setTimeout(sendKept, SHED_COOLDOWN_MS).unref();
       break;
     case 'ld':
     case 'ld-fatal':
@@ -158,10 +158,12 @@ function reportKept(): void {
   if (keptTimer) return;
   keptTimer = setTimeout(() => {
     keptTimer = null;
-    const n = serving?.kept ?? 0;
-    if (n !== keptSent) send({ t: 'kept', n: (keptSent = n) });
+    if ((serving?.kept ?? 0) !== keptSent) sendKept();
   }, KEPT_REPORT_MS);
   keptTimer.unref();
+}
+function sendKept(): void {
+  send({ t: 'kept', n: (keptSent = serving?.kept ?? 0) });
 }
 
 /** The worker's SDK client, fed by the master (the SDK itself is required on first use). */
