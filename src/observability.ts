@@ -43,7 +43,7 @@ export class Metrics {
       });
     perWorker('ldsup_worker_requests', 'Requests answered by this worker so far.', (w) => w.requests);
     perWorker('ldsup_worker_inflight_requests', 'Requests in progress in this worker.', (w) => w.inflight);
-    perWorker('ldsup_worker_keepalive_connections', 'Keep-alive connections this worker holds (as reported for the keep-alive balance).', (w) => w.kept);
+    perWorker('ldsup_worker_keepalive_connections', 'Keep-alive connections this worker holds, counted from their second request (as reported for the keep-alive balance).', (w) => w.kept);
     perWorker('ldsup_worker_resident_memory_bytes', "Worker's resident set size.", (w) => w.rss);
     perWorker('ldsup_worker_event_loop_lag_seconds', "Worker's event-loop delay (max over the last heartbeat).", (w) => w.lagMs / 1000);
     const simple = (name: string, help: string, read: () => number) =>

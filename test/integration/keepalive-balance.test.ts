@@ -60,10 +60,12 @@ test('a worker holding every keep-alive connection sheds the excess, and the idl
     60_000,
   );
   expect(split.get(busy)! + (split.get(holder) ?? 0)).toBe(CONNS);
-  // The workers' reports, as /metrics shows them, add up to the client's connections.
+  // The workers' reports, as /metrics shows them, add up to the client's connections (a
+  // connection counts from its second request on, so each poll sends a round first).
   const kept = async () =>
     [...(await get(mport, '/metrics')).body.matchAll(/^ldsup_worker_keepalive_connections\{pid="(\d+)"[^}]*\} (\d+)$/gm)].map((m) => [Number(m[1]), Number(m[2])] as const);
   const reported = await waitUntil('reports adding up to the open connections', async () => {
+    await round(agent, port);
     const k = await kept();
     return k.reduce((a, [, n]) => a + n, 0) === CONNS ? k : null;
   });

@@ -106,6 +106,7 @@ test('drain: idle keep-alive connections are closed after the grace, a request i
   const busy = await client(port);
   busy.send('/slow');
   await waitFor(() => inSlow() === 1, CI_TIMEOUT, 'slow request in the app');
+  expect(serving.inflight).toBe(1); // the idle ones have answered
 
   let drained = false;
   const drain = serving.drain(200).then(() => (drained = true));
@@ -140,14 +141,14 @@ test('drain with no connection left resolves at once; abort drops every open con
 });
 
 
-test('keep-alive balance: kept counts connections kept open after a response; shed(n) closes n after their next response, in-flight ones first', async () => {
+test('keep-alive balance: kept counts connections that carried a second request; shed(n) closes n after their next response, in-flight ones first', async () => {
   const { port, serving, inSlow } = await serve();
   // A request with Connection: close never counts.
   const once = await client(port);
   once.socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
   await waitFor(() => once.ended, CI_TIMEOUT, 'connection-close request answered and closed');
   expect(serving.kept).toBe(0);
-  // Four keep-alive connections, each answered once: all four count.
+  // Four keep-alive connections: answered once, none counts yet; answered twice, all four do.
   const kept: Client[] = [];
   for (let i = 0; i < 4; i++) {
     const c = await client(port);
@@ -155,6 +156,9 @@ test('keep-alive balance: kept counts connections kept open after a response; sh
     await waitFor(() => c.responses().length === 1, CI_TIMEOUT, 'first response');
     kept.push(c);
   }
+  expect(serving.kept).toBe(0);
+  for (const c of kept) c.send('/');
+  await waitFor(() => kept.every((c) => c.responses().length === 2), CI_TIMEOUT, 'second responses');
   expect(serving.kept).toBe(4);
   // One has a request in the app when the master asks for two: that one goes first.
   kept[0]!.send('/slow');
@@ -163,11 +167,11 @@ test('keep-alive balance: kept counts connections kept open after a response; sh
   expect(serving.kept).toBe(4); // counted until they are gone
   held.shift()!();
   await waitFor(() => kept[0]!.ended, CI_TIMEOUT, 'in-flight shed connection closed');
-  expect(kept[0]!.responses()[1]).toMatch(/^200 OK[\s\S]*Connection: close/i);
+  expect(kept[0]!.responses()[2]).toMatch(/^200 OK[\s\S]*Connection: close/i);
   // Exactly one idle connection was shed too: its next response closes it; the other two stay.
   for (const c of kept.slice(1)) c.send('/');
-  await waitFor(() => kept.slice(1).every((c) => c.responses().length === 2), CI_TIMEOUT, 'second responses');
-  const closing = kept.slice(1).filter((c) => /Connection: close/i.test(c.responses()[1]!));
+  await waitFor(() => kept.slice(1).every((c) => c.responses().length === 3), CI_TIMEOUT, 'third responses');
+  const closing = kept.slice(1).filter((c) => /Connection: close/i.test(c.responses()[2]!));
   expect(closing).toHaveLength(1);
   await waitFor(() => closing[0]!.ended, CI_TIMEOUT, 'idle shed connection closed after its response');
   await waitFor(() => serving.kept === 2, CI_TIMEOUT, 'kept back to 2');
@@ -175,16 +179,19 @@ test('keep-alive balance: kept counts connections kept open after a response; sh
   for (const c of kept.slice(1).filter((x) => x !== closing[0])) expect(c.ended).toBe(false);
 });
 
-test('keep-alive balance: while over its share, a worker tells new keep-alive connections to close after their next response', async () => {
+test('keep-alive balance: while over its share, a worker tells new keep-alive connections to close after their second response', async () => {
   const { port, serving } = await serve();
   const answered = async (c: Client, n: number) => waitFor(() => c.responses().length === n, CI_TIMEOUT, `response ${n}`);
   const old: Client[] = [];
   for (let i = 0; i < 2; i++) {
     const c = await client(port);
-    c.send('/');
-    await answered(c, 1);
+    for (const n of [1, 2]) {
+      c.send('/');
+      await answered(c, n);
+    }
     old.push(c);
   }
+  expect(serving.kept).toBe(2);
   serving.shed(0, 2, 60_000); // keep 2, for a minute: nothing to shed yet, but no room for more
   const fresh = await client(port);
   fresh.send('/');
@@ -196,7 +203,7 @@ test('keep-alive balance: while over its share, a worker tells new keep-alive co
   await waitFor(() => fresh.ended, CI_TIMEOUT, 'fresh connection closed');
   // The two it already held are untouched.
   for (const c of old) c.send('/');
-  await Promise.all(old.map((c) => answered(c, 2)));
-  for (const c of old) expect(c.responses()[1]).toMatch(/Connection: keep-alive/i);
+  await Promise.all(old.map((c) => answered(c, 3)));
+  for (const c of old) expect(c.responses()[2]).toMatch(/Connection: keep-alive/i);
   expect(serving.kept).toBe(2);
 });
