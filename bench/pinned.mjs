@@ -19,8 +19,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { startConfig, waitServing, freshPort, BENCH, ROOT } from './lib/configs.mjs';
-import { killAllStartedSync, tree, sleep, launch, endTree } from './lib/proc.mjs';
+import { startConfig, waitServing, freshPort, BENCH } from './lib/configs.mjs';
+import { killAllStartedSync, tree, sleep } from './lib/proc.mjs';
 import { fmt, median } from './lib/stats.mjs';
 
 const argv = process.argv.slice(2);
@@ -50,19 +50,15 @@ const cpuSeconds = (pids) =>
 
 /** Starts `name` with one worker; resolves { stop, pids (to measure), port (to load) }. */
 async function start(name, port) {
-  if (name !== 'inner') {
-    const h = await startConfig(name, { app, port, workers: 1 });
-    await waitServing(port, 1);
-    const all = tree(h.child.pid);
-    return { stop: () => h.stop(), all, pids: name === 'plain' ? all : all.slice(1), port };
-  }
-  const config = path.join(BENCH, 'apps', app === 'flag' ? 'ldsup-flags.config.mjs' : 'ldsup.config.mjs');
-  const args = [path.join(ROOT, 'bin', 'ldsup.cjs'), '-c', config, path.join(BENCH, 'apps', 'inner-app.mjs'), '-w', '1', '-b', `127.0.0.1:${port}`];
-  const child = launch(process.execPath, args, { env: { PORT: String(port), BENCH_APP: app, INNER_PORT: String(port + 1000) }, cwd: ROOT });
+  const inner = name === 'inner';
+  const load = inner ? port + 1000 : port;
+  const h = inner
+    ? await startConfig('ldsup', { app, port, workers: 1, env: { INNER_PORT: String(load) }, ldsupApp: 'inner-app.mjs' })
+    : await startConfig(name, { app, port, workers: 1 });
   await waitServing(port, 1);
-  await waitServing(port + 1000, 1);
-  const all = tree(child.pid);
-  return { stop: () => endTree(child, 5000), all, pids: all.slice(1), port: port + 1000 };
+  if (inner) await waitServing(load, 1);
+  const all = tree(h.child.pid);
+  return { stop: () => h.stop(), all, pids: name === 'plain' ? all : all.slice(1), port: load };
 }
 
 const results = Object.fromEntries(configs.map((c) => [c, []]));

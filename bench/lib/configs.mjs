@@ -74,7 +74,8 @@ const readPid = (f) => { try { return +fs.readFileSync(f, 'utf8').trim(); } catc
  *   roles(): { supervisor: pid|null, workers: pid[] }   (live, from /proc)
  *   stop(): ends every process by pid.
  */
-export async function startConfig(name, { app = 'json', port, workers = 2, env = {}, preload = false, logDir, shutdown = 'none' }) {
+// ldsupApp: the app file ldsup serves (bench/apps/), ldsup-app.mjs unless a tool needs another.
+export async function startConfig(name, { app = 'json', port, workers = 2, env = {}, preload = false, logDir, shutdown = 'none', ldsupApp = 'ldsup-app.mjs' }) {
   const appEnv = { PORT: String(port), BENCH_APP: app, BENCH_SHUTDOWN: shutdown, ...env };
   const log = logDir ? path.join(logDir, `${name}-${app}-${port}.log`) : undefined;
   if (name === 'plain') {
@@ -91,7 +92,7 @@ export async function startConfig(name, { app = 'json', port, workers = 2, env =
     // The same handler code as the peers (handlers.mjs); LaunchDarkly configured only for the flag app.
     const config = path.join(APPS, app === 'flag' ? 'ldsup-flags.config.mjs' : 'ldsup.config.mjs');
     const bin = ['ldsup.cjs', 'ldsup.js'].map((f) => path.join(LD, 'bin', f)).find((f) => fs.existsSync(f)); // .js before 2026-11-24
-    const args = [bin, '-c', config, path.join(APPS, 'ldsup-app.mjs'), '-w', String(workers), '-b', `127.0.0.1:${port}`];
+    const args = [bin, '-c', config, path.join(APPS, ldsupApp), '-w', String(workers), '-b', `127.0.0.1:${port}`];
     if (preload) args.push('--preload');
     const child = launch(process.execPath, args, { env: appEnv, cwd: LD, log });
     return { name, child, roles: () => ({ supervisor: child.pid, workers: tree(child.pid).slice(1) }), stop: () => endTree(child, 5000) };
