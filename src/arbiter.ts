@@ -8,7 +8,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { Backoff } from './backoff.js';
-import { SHED_COOLDOWN_MS, shedPlan } from './balance.js';
+import { Settling, SHED_COOLDOWN_MS, shedPlan } from './balance.js';
 import type { ControlReply, ControlRequest } from './control.js';
 import { EXIT, HaltError, oneLine } from './errors.js';
 import { runHook } from './hooks.js';
@@ -89,6 +89,9 @@ export class Arbiter {
   private reloading = false;
   private pendingReloads: { generation: number; reply: (r: ControlReply) => void }[] = [];
   private readonly backoff = new Backoff();
+  /** Keep-alive balance: whether the total count has settled, and a wake-up for when it will have. */
+  private readonly keptSettling = new Settling();
+  private balanceTimer: NodeJS.Timeout | null = null;
   readonly server: ServerInfo;
   private readonly signalHandlers = new Map<string, () => void>();
 
@@ -393,14 +396,25 @@ export class Arbiter {
   /**
    * Asks workers holding clearly more than their share of keep-alive connections to shed some
    * (balance.ts). Run after every batch of events and every tick: a shed connection can come back to the
-   * same worker, and then no count changes. A worker asked once is left alone for
-   * SHED_COOLDOWN_MS, while its shed connections close and their clients reconnect.
+   * same worker, and then no count changes. Only once the total count has settled (SETTLE_MS), and
+   * a worker asked once is left alone for SHED_COOLDOWN_MS, while its shed connections close and
+   * their clients reconnect.
    */
   private balanceKeepAlive(): void {
     if (!this.settings.keepAliveBalance) return;
     const serving = [...this.workers.values()].filter((w) => w.state === 'ready' && !w.wantsRetire);
-    const { shed, share } = shedPlan(serving.map((w) => w.kept));
+    const kept = serving.map((w) => w.kept);
     const now = Date.now();
+    const settling = this.keptSettling.wait(kept.reduce((a, b) => a + b, 0), now);
+    if (settling > 0) {
+      // Come back when it has settled, even if no event comes (the tick may be a second away).
+      this.balanceTimer ??= setTimeout(() => {
+        this.balanceTimer = null;
+        this.wake?.();
+      }, settling).unref();
+      return;
+    }
+    const { shed, share } = shedPlan(kept);
     shed.forEach((n, i) => {
       const w = serving[i]!;
       if (n === 0 || now - w.shedAt < SHED_COOLDOWN_MS) return;

@@ -18,6 +18,29 @@
  */
 export const SHED_COOLDOWN_MS = 250;
 
+/**
+ * Make no plan until the total count has held this long. While a burst of connections comes in (a
+ * load generator starting, clients coming back after a deploy) the counts are partial: a
+ * connection counts from its second request, and workers report every 20 ms. A plan from partial
+ * counts (seen: 0 and 13 of what became 64) sheds connections the final spread would have kept,
+ * and limits the worker to a share of a fraction of the total, so it sheds its clients'
+ * reconnections over and over: a 5 s `wrk -c64` run on two workers opened 228-569 connections,
+ * nearly all in its first half second, against 65-95 when the plan waited (ten runs each).
+ */
+export const SETTLE_MS = 60;
+
+/** When the total count last changed: how long until it has held for SETTLE_MS. */
+export class Settling {
+  private total = 0;
+  private since = 0;
+
+  /** Milliseconds until `total` will have held for SETTLE_MS, at `now` (0: it has). */
+  wait(total: number, now: number): number {
+    if (total !== this.total) [this.total, this.since] = [total, now];
+    return Math.max(0, this.since + SETTLE_MS - now);
+  }
+}
+
 /** A worker may exceed its even share by this many connections, or this fraction of it, before it sheds. */
 const SLACK_CONNS = 2;
 const SLACK_SHARE = 1 / 8;

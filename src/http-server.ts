@@ -146,6 +146,8 @@ export class HttpServing {
   private drained: (() => void) | null = null;
   /** Open keep-alive connections (a second request came on them; including those asked to close). */
   kept = 0;
+  /** Of `kept`, those asked to close (Keep.Shed): on their way out. */
+  private shedding = 0;
   /** Called when `kept` changes (the worker reports it to the master, which balances). */
   onKeptChange: (() => void) | null = null;
   /** Until `keepLimitUntil` (ms epoch), connections that would be kept beyond `keepLimit` are shed at once. */
@@ -227,7 +229,12 @@ export class HttpServing {
     // A second request on a connection: it is kept alive (or, while this worker is over its
     // share, told to close after this response).
     if (s[kResponse] !== null && s[kKeep] === Keep.New) {
-      s[kKeep] = this.kept >= this.keepLimit && Date.now() < this.keepLimitUntil ? Keep.Shed : Keep.Kept;
+      // Against the connections that stay: counting those already on their way out would shed
+      // the reconnection of every shed client that lands here again, in a loop, until the window ends.
+      if (this.kept - this.shedding >= this.keepLimit && Date.now() < this.keepLimitUntil) {
+        s[kKeep] = Keep.Shed;
+        this.shedding++;
+      } else s[kKeep] = Keep.Kept;
       this.keptChanged(1);
     }
     s[kResponse] = res;
@@ -254,6 +261,7 @@ export class HttpServing {
   /** @internal */
   connectionClosed(s: TrackedSocket): void {
     this.conns.delete(s);
+    if (s[kKeep] === Keep.Shed) this.shedding--;
     if (s[kKeep] !== Keep.New) this.keptChanged(-1);
     this.maybeDrained();
   }
@@ -270,7 +278,7 @@ export class HttpServing {
    * response on its way go first (they close soonest); an idle one closes on its next response
    * or at the keep-alive timeout, never under a client that may be sending (that would reset
    * its request). A shed connection counts in `kept` until it has closed. For `forMs`, new
-   * connections that would take `kept` beyond `keep` are shed too: on two busy cores the worker
+   * connections that would take the connections staying beyond `keep` are shed too: on two busy cores the worker
    * that sheds is often the one that accepts its clients' reconnections.
    */
   shed(n: number, keep = Infinity, forMs = 0): void {
@@ -281,6 +289,7 @@ export class HttpServing {
       for (let s = this.conns.first(); s && n > 0; s = s[kNext]) {
         if (s[kKeep] !== Keep.Kept || busy(s) !== inFlight) continue;
         s[kKeep] = Keep.Shed;
+        this.shedding++;
         closeAfterResponse(s);
         n--;
       }

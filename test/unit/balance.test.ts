@@ -1,5 +1,5 @@
 // Keep-alive balance, the master's side (src/balance.ts): who sheds how many.
-import { shedPlan } from '../../src/balance.js';
+import { SETTLE_MS, Settling, shedPlan } from '../../src/balance.js';
 
 test.each<[number[], number[]]>([
   [[64, 0], [32, 0]], // one worker holds all: it keeps its share
@@ -20,4 +20,15 @@ test.each<[number[], number[]]>([
 test('the share is what an even split leaves each worker', () => {
   expect(shedPlan([50, 14]).share).toBe(32);
   expect(shedPlan([30, 0, 1]).share).toBe(11);
+});
+
+test('no plan until the total count has held for SETTLE_MS: a burst of connections is counted while it comes in', () => {
+  const s = new Settling();
+  expect(s.wait(0, 1000)).toBe(0); // nothing yet, nothing moving
+  expect(s.wait(13, 1000)).toBe(SETTLE_MS); // a burst starts
+  expect(s.wait(40, 1020)).toBe(SETTLE_MS); // still growing: the clock starts again
+  expect(s.wait(40, 1050)).toBe(SETTLE_MS - 30);
+  expect(s.wait(40, 1020 + SETTLE_MS)).toBe(0); // held: plan
+  expect(s.wait(40, 5000)).toBe(0);
+  expect(s.wait(39, 5001)).toBe(SETTLE_MS); // a connection closed: wait again
 });

@@ -207,3 +207,32 @@ test('keep-alive balance: while over its share, a worker tells new keep-alive co
   for (const c of old) expect(c.responses()[2]).toMatch(/Connection: keep-alive/i);
   expect(serving.kept).toBe(2);
 });
+
+test('keep-alive balance: the limit counts the connections that stay, not those already shed and on their way out', async () => {
+  const { port, serving } = await serve();
+  const answered = async (c: Client, n: number) => waitFor(() => c.responses().length === n, CI_TIMEOUT, `response ${n}`);
+  const keepAlive = async (): Promise<Client> => {
+    const c = await client(port);
+    for (const n of [1, 2]) {
+      c.send('/');
+      await answered(c, n);
+    }
+    return c;
+  };
+  const old = [await keepAlive(), await keepAlive(), await keepAlive()];
+  expect(serving.kept).toBe(3);
+  // Shed two of three (idle: they close on their next response), keep 2, for a minute: one stays.
+  serving.shed(2, 2, 60_000);
+  expect(serving.kept).toBe(3); // the shed ones count until they have closed
+  // A reconnecting client that lands here again is kept: with it, two stay.
+  const back = await keepAlive();
+  expect(back.responses()[1]).toMatch(/Connection: keep-alive/i);
+  // The next one would be a third: shed.
+  const more = await keepAlive();
+  expect(more.responses()[1]).toMatch(/^200 OK[\s\S]*Connection: close/i);
+  await waitFor(() => more.ended, CI_TIMEOUT, 'connection over the limit closed');
+  // Exactly two of the old three were shed: their next response closes them.
+  for (const c of old) c.send('/');
+  await Promise.all(old.map((c) => answered(c, 3)));
+  expect(old.filter((c) => /Connection: close/i.test(c.responses()[2]!)).length).toBe(2);
+});
