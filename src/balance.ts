@@ -29,15 +29,31 @@ export const SHED_COOLDOWN_MS = 250;
  */
 export const SETTLE_MS = 60;
 
-/** When the total count last changed: how long until it has held for SETTLE_MS. */
+/**
+ * But plan at least this often while the count keeps moving: with real traffic, connections open
+ * and close all the time, and the total may never hold for SETTLE_MS.
+ */
+export const SETTLE_MAX_MS = 500;
+
+/** Whether the total count has settled: how long until it will have held for SETTLE_MS (or moved for SETTLE_MAX_MS). */
 export class Settling {
   private total = 0;
+  /** When `total` last changed, and when it started moving after the last plan. */
   private since = 0;
+  private movingSince = 0;
+  private planned = true;
 
-  /** Milliseconds until `total` will have held for SETTLE_MS, at `now` (0: it has). */
+  /** Milliseconds to wait before a plan, at `now` (0: plan now). */
   wait(total: number, now: number): number {
-    if (total !== this.total) [this.total, this.since] = [total, now];
-    return Math.max(0, this.since + SETTLE_MS - now);
+    if (total !== this.total) {
+      if (this.planned) this.movingSince = now;
+      this.planned = false;
+      [this.total, this.since] = [total, now];
+    }
+    const left = Math.min(this.since + SETTLE_MS, this.movingSince + SETTLE_MAX_MS) - now;
+    if (left > 0) return left;
+    this.planned = true;
+    return 0;
   }
 }
 

@@ -278,8 +278,8 @@ export class HttpServing {
    * response on its way go first (they close soonest); an idle one closes on its next response
    * or at the keep-alive timeout, never under a client that may be sending (that would reset
    * its request). A shed connection counts in `kept` until it has closed. For `forMs`, new
-   * connections that would take the connections staying beyond `keep` are shed too: on two busy cores the worker
-   * that sheds is often the one that accepts its clients' reconnections.
+   * connections beyond `keep` (not counting those already shed) are shed too: on two busy cores
+   * the worker that sheds is often the one that accepts its clients' reconnections.
    */
   shed(n: number, keep = Infinity, forMs = 0): void {
     if (this.draining) return;

@@ -1,5 +1,5 @@
 // Keep-alive balance, the master's side (src/balance.ts): who sheds how many.
-import { SETTLE_MS, Settling, shedPlan } from '../../src/balance.js';
+import { SETTLE_MAX_MS, SETTLE_MS, Settling, shedPlan } from '../../src/balance.js';
 
 test.each<[number[], number[]]>([
   [[64, 0], [32, 0]], // one worker holds all: it keeps its share
@@ -31,4 +31,15 @@ test('no plan until the total count has held for SETTLE_MS: a burst of connectio
   expect(s.wait(40, 1020 + SETTLE_MS)).toBe(0); // held: plan
   expect(s.wait(40, 5000)).toBe(0);
   expect(s.wait(39, 5001)).toBe(SETTLE_MS); // a connection closed: wait again
+});
+
+test('while the count keeps moving (connections coming and going all the time), a plan still comes every SETTLE_MAX_MS', () => {
+  const s = new Settling();
+  let t = 1000;
+  const waits: number[] = [];
+  // A change every 10 ms: the total never holds for SETTLE_MS.
+  for (let i = 0; t < 1000 + 2 * SETTLE_MAX_MS; i++, t += 10) waits.push(s.wait(50 + (i % 3), t));
+  const plans = waits.map((w, i) => (w === 0 ? 1000 + i * 10 : -1)).filter((x) => x >= 0);
+  expect(plans).toEqual([1000 + SETTLE_MAX_MS]); // none before, one at the limit
+  expect(s.wait(51, t)).toBeGreaterThan(0); // and the clock starts again
 });
