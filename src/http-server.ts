@@ -17,6 +17,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { Socket } from 'node:net';
 import { callApp } from './call-app.js';
+import { noteResponse, responseInProgress } from './socket-response.js';
 
 export interface ServeOptions {
   fds: number[];
@@ -29,19 +30,20 @@ export interface ServeOptions {
 }
 
 /**
- * Per connection: its latest response, its standing in the keep-alive balance, when a drain saw it
- * idle, and its neighbours in the list of open connections, kept on the socket itself (no
- * closure, Map entry or `once` wrapper per connection or request: with a new connection per
- * request, that bookkeeping is on the hot path). A request costs two property reads and one write
- * on its socket, and no listener: with a listener on each response (to learn when it finished)
- * and the bookkeeping it ran, a keep-alive request on a trivial handler cost 1.068x the worker CPU
- * of a bare `http.createServer`, without it 1.013x (bench/pinned.mjs, 16-24 fresh processes), so
- * whether a response is still in progress is read from it on demand.
+ * Per connection: whether a request came on it, its standing in the keep-alive balance, when a
+ * drain saw it idle, and its neighbours in the list of open connections, kept on the socket
+ * itself (no closure, Map entry or `once` wrapper per connection or request: with a new
+ * connection per request, that bookkeeping is on the hot path). A request on a kept-alive
+ * connection costs one property read on its socket, and no listener: with a listener on each
+ * response (to learn when it finished) and the bookkeeping it ran, a keep-alive request on a
+ * trivial handler cost 1.068x the worker CPU of a bare `http.createServer`, without it 1.013x
+ * (bench/pinned.mjs, 16-24 fresh processes). The response in progress is found when asked
+ * (socket-response.ts).
  */
 const kIdleSince = Symbol('ldsup.idleSince');
 const kPrev = Symbol('ldsup.prev');
 const kNext = Symbol('ldsup.next');
-const kResponse = Symbol('ldsup.response');
+const kServed = Symbol('ldsup.served');
 const kServing = Symbol('ldsup.serving');
 const kStartedAt = Symbol('ldsup.startedAt');
 const kKeep = Symbol('ldsup.keep');
@@ -59,11 +61,8 @@ type TrackedSocket = Socket & {
   [kIdleSince]: number;
   [kPrev]: TrackedSocket | null;
   [kNext]: TrackedSocket | null;
-  /**
-   * The latest response (null before the first request), kept after it finished until the next
-   * request. Pipelined responses finish in order, so the latest is the last one to finish.
-   */
-  [kResponse]: http.ServerResponse | null;
+  /** A request came on it (the next one makes it a kept-alive connection). */
+  [kServed]: boolean;
   [kKeep]: Keep;
   server?: { [kServing]?: HttpServing };
 };
@@ -112,13 +111,12 @@ type TrackedResponse = http.ServerResponse & { [kServing]?: HttpServing; [kStart
 
 /** A response is in progress on `s` (`writableFinished`: all of it handed to the socket). */
 function busy(s: TrackedSocket): boolean {
-  const res = s[kResponse];
-  return res !== null && !res.writableFinished;
+  return responseInProgress(s) !== null;
 }
 
 /** The response in progress on `s`, if its headers are not out yet, will carry `Connection: close`. */
 function closeAfterResponse(s: TrackedSocket): void {
-  const res = s[kResponse];
+  const res = responseInProgress(s);
   if (res && !res.headersSent) res.setHeader('Connection', 'close');
 }
 
@@ -176,7 +174,7 @@ export class HttpServing {
     );
     (server as unknown as { [kServing]: HttpServing })[kServing] = this;
     server.on('connection', (s: TrackedSocket) => {
-      s[kResponse] = null;
+      s[kServed] = false;
       s[kKeep] = Keep.New;
       s[kIdleSince] = 0;
       this.conns.add(s);
@@ -226,18 +224,20 @@ export class HttpServing {
       return;
     }
     const s = req.socket as TrackedSocket;
-    // A second request on a connection: it is kept alive (or, while this worker is over its
-    // share, told to close after this response).
-    if (s[kResponse] !== null && s[kKeep] === Keep.New) {
-      // Against the connections that stay: counting those already on their way out would shed
-      // the reconnection of every shed client that lands here again, in a loop, until the window ends.
-      if (this.kept - this.shedding >= this.keepLimit && Date.now() < this.keepLimitUntil) {
-        s[kKeep] = Keep.Shed;
-        this.shedding++;
-      } else s[kKeep] = Keep.Kept;
-      this.keptChanged(1);
+    if (s[kKeep] === Keep.New) {
+      if (!s[kServed]) s[kServed] = true;
+      else {
+        // A second request on a connection: it is kept alive (or, while this worker is over its
+        // share, told to close after this response). Counted against the connections that stay:
+        // counting those already on their way out would shed the reconnection of every shed
+        // client that lands here again, in a loop, until the window ends.
+        const shed = this.kept - this.shedding >= this.keepLimit && Date.now() < this.keepLimitUntil;
+        s[kKeep] = shed ? Keep.Shed : Keep.Kept;
+        if (shed) this.shedding++;
+        this.keptChanged(1);
+      }
     }
-    s[kResponse] = res;
+    noteResponse(s, res);
     if (this.draining || s[kKeep] === Keep.Shed) res.setHeader('Connection', 'close');
     if (onDone) {
       // 'close' follows 'finish', and also comes when the client goes away first: one listener is enough.
