@@ -182,7 +182,7 @@ export class HttpServing {
     });
     // A malformed request gets a 400 and the connection is closed; the worker carries on.
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-      if (socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+      if (socket.writable && !responseInProgress(socket)) {
         const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
         socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       } else socket.destroy();

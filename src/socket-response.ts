@@ -1,6 +1,7 @@
 /**
- * The response in progress on a connection, for the drain and the keep-alive balance (which set
- * `Connection: close` on it, and tell busy connections from idle ones).
+ * The response in progress on a connection: the drain and the keep-alive balance set
+ * `Connection: close` on it and tell busy connections from idle ones, and a malformed request
+ * gets a raw 400 only where no response is on its way.
  *
  * Read from Node's own `socket._httpMessage`, an internal: Node's HTTP server points it at the
  * response it attaches to the socket and clears it when that response is done, so nothing keeps
