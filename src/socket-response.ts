@@ -28,14 +28,25 @@ let nodeTracks: boolean | undefined;
 
 /** For every request, with its response, before the app runs. */
 export function noteResponse(s: Socket, res: ServerResponse): void {
-  if (nodeTracks === true) return;
+  if (nodeTracks === true) {
+    // Pipelined behind a response still on its way: Node queues this one. The last response is
+    // where `Connection: close` belongs (on an earlier one the queued requests would go unanswered),
+    // so remember it; only pipelining connections pay for the reference.
+    if ((s as TrackedSocket)._httpMessage !== res) (s as TrackedSocket)[kLatest] = res;
+    return;
+  }
   if (nodeTracks === undefined && (nodeTracks = (s as TrackedSocket)._httpMessage === res)) return;
   (s as TrackedSocket)[kLatest] = res;
 }
 
-/** The response in progress on `s` (null when the connection is idle). */
+/** The response in progress on `s`, the last one if requests were pipelined (null when the connection is idle). */
 export function responseInProgress(s: Socket): ServerResponse | null {
-  const res = nodeTracks ? (s as TrackedSocket)._httpMessage : (s as TrackedSocket)[kLatest];
+  const t = s as TrackedSocket;
+  const latest = t[kLatest];
+  if (latest && !latest.writableFinished) return latest;
+  if (!nodeTracks) return null;
+  if (latest) t[kLatest] = undefined; // a pipelined one, done
+  const res = t._httpMessage;
   return res && !res.writableFinished ? res : null;
 }
 

@@ -236,3 +236,19 @@ test('keep-alive balance: the limit counts the connections that stay, not those 
   await Promise.all(old.map((c) => answered(c, 3)));
   expect(old.filter((c) => /Connection: close/i.test(c.responses()[2]!)).length).toBe(2);
 });
+
+test('drain: pipelined requests already received are all answered, and only the last response carries Connection: close', async () => {
+  const { port, serving, inSlow } = await serve();
+  const c = await client(port);
+  c.socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
+  await waitFor(() => inSlow() === 2, CI_TIMEOUT, 'both pipelined requests in the app');
+  expect(serving.inflight).toBe(1); // one connection with responses on their way
+  const drain = serving.drain(200);
+  for (const reply of held.splice(0)) reply();
+  await drain;
+  expect(c.responses()).toHaveLength(2);
+  expect(c.responses()[0]).toMatch(/^200 OK[\s\S]*Connection: keep-alive/i);
+  expect(c.responses()[1]).toMatch(/^200 OK[\s\S]*Connection: close/i);
+  await waitFor(() => c.ended, CI_TIMEOUT, 'connection closed after the last response');
+  expect(c.error).toBeNull();
+});
