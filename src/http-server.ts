@@ -30,9 +30,9 @@ export interface ServeOptions {
 }
 
 /**
- * Per connection: whether a request came on it, its standing in the keep-alive balance, when a
- * drain saw it idle, and its neighbours in the list of open connections, kept on the socket
- * itself (no closure, Map entry or `once` wrapper per connection or request: with a new
+ * Per connection: its standing in the keep-alive balance (how many requests came on it, up to
+ * two), when a drain saw it idle, and its neighbours in the list of open connections, kept on
+ * the socket itself (no closure, Map entry or `once` wrapper per connection or request: with a new
  * connection per request, that bookkeeping is on the hot path). A request on a kept-alive
  * connection costs one property read on its socket, and no listener: with a listener on each
  * response (to learn when it finished) and the bookkeeping it ran, a keep-alive request on a
@@ -43,26 +43,25 @@ export interface ServeOptions {
 const kIdleSince = Symbol('ldsup.idleSince');
 const kPrev = Symbol('ldsup.prev');
 const kNext = Symbol('ldsup.next');
-const kServed = Symbol('ldsup.served');
 const kServing = Symbol('ldsup.serving');
 const kStartedAt = Symbol('ldsup.startedAt');
 const kKeep = Symbol('ldsup.keep');
 /** kKeep: a connection's standing in the keep-alive balance (see HttpServing.shed). */
 const enum Keep {
-  /** At most one request so far (with a new connection per request, it stays here). */
-  New = 0,
+  /** No request yet. */
+  Fresh = 0,
+  /** One request so far (with a new connection per request, it stays here). */
+  Once = 1,
   /** A second request came on it: a keep-alive connection, counted in `kept`. */
-  Kept = 1,
+  Kept = 2,
   /** Asked to close: its next response carries `Connection: close` (still counted in `kept`). */
-  Shed = 2,
+  Shed = 3,
 }
 type TrackedSocket = Socket & {
   /** While draining: when a sweep first saw it idle (0: not seen idle yet). */
   [kIdleSince]: number;
   [kPrev]: TrackedSocket | null;
   [kNext]: TrackedSocket | null;
-  /** A request came on it (the next one makes it a kept-alive connection). */
-  [kServed]: boolean;
   [kKeep]: Keep;
   server?: { [kServing]?: HttpServing };
 };
@@ -174,8 +173,7 @@ export class HttpServing {
     );
     (server as unknown as { [kServing]: HttpServing })[kServing] = this;
     server.on('connection', (s: TrackedSocket) => {
-      s[kServed] = false;
-      s[kKeep] = Keep.New;
+      s[kKeep] = Keep.Fresh;
       s[kIdleSince] = 0;
       this.conns.add(s);
       s.on('close', onSocketClose);
@@ -224,8 +222,8 @@ export class HttpServing {
       return;
     }
     const s = req.socket as TrackedSocket;
-    if (s[kKeep] === Keep.New) {
-      if (!s[kServed]) s[kServed] = true;
+    if (s[kKeep] < Keep.Kept) {
+      if (s[kKeep] === Keep.Fresh) s[kKeep] = Keep.Once;
       else {
         // A second request on a connection: it is kept alive (or, while this worker is over its
         // share, told to close after this response). Counted against the connections that stay:
@@ -262,7 +260,7 @@ export class HttpServing {
   connectionClosed(s: TrackedSocket): void {
     this.conns.delete(s);
     if (s[kKeep] === Keep.Shed) this.shedding--;
-    if (s[kKeep] !== Keep.New) this.keptChanged(-1);
+    if (s[kKeep] >= Keep.Kept) this.keptChanged(-1);
     this.maybeDrained();
   }
 
