@@ -36,27 +36,45 @@ export interface RunOptions {
    * after a couple of minutes of those the optimiser kicks in and maps ~4 MB of compiler code and
    * data into the master for good (README, Performance: the soak). Interpreter and baseline code
    * are plenty for a supervisor, so bin/ldsup.cjs turns them off unless LDSUP_MASTER_OPTIMIZE=1
-   * (a master running heavy hooks, say). Set here, before any code is compiled, so that the code
-   * cache is made and used under the same V8 flags (V8 rejects a cache made under others).
+   * (a master running heavy hooks, say).
+   *
+   * Set a second after start (SETTLE_MS), not at once: loading `node:v8` costs ~3-5 ms, which at
+   * once would delay the first fork; the optimiser needs minutes of heartbeats, not a second. V8
+   * rejects a code cache made under other flags, so the cache is consumed and made under the
+   * default ones: Node >= 22 makes its cache as it compiles, and the Node 20 path below writes its
+   * own before the flags change.
    */
   optimize?: boolean;
 }
 
+/** When the Node 20 code cache is written and the master's optimisers are turned off. */
+const SETTLE_MS = 1000;
+
+function turnOffOptimisers(): void {
+  const v8 = process.getBuiltinModule('node:v8') as typeof import('node:v8');
+  v8.setFlagsFromString('--no-opt');
+  v8.setFlagsFromString('--no-maglev');
+}
+
 export function run(file: string, opts: RunOptions = {}): void {
-  if (opts.optimize === false) {
-    const v8 = process.getBuiltinModule('node:v8') as typeof import('node:v8');
-    v8.setFlagsFromString('--no-opt');
-    v8.setFlagsFromString('--no-maglev');
-  }
-  if (process.env.NODE_DISABLE_COMPILE_CACHE) return void require(file);
+  let writeCache: (() => void) | null = null;
   const builtin = (Module as unknown as CompileCacheApi).enableCompileCache;
-  if (typeof builtin === 'function') {
+  if (process.env.NODE_DISABLE_COMPILE_CACHE) {
+    require(file);
+  } else if (typeof builtin === 'function') {
     const dir = builtin()?.directory;
     // Workers are forked with this environment: they cache into the same directory.
     if (dir && !process.env.NODE_COMPILE_CACHE) process.env.NODE_COMPILE_CACHE = dir;
-    return void require(file);
+    require(file);
+  } else {
+    writeCache = runWithCodeCache(file);
   }
-  runWithCodeCache(file);
+  if (!writeCache && opts.optimize !== false) return;
+  // Unref'd: a short command (check, stop, status) exits sooner, writing its cache as it goes.
+  setTimeout(() => {
+    writeCache?.();
+    if (opts.optimize === false) turnOffOptimisers();
+  }, SETTLE_MS).unref();
 }
 
 function cacheDir(): string {
@@ -84,7 +102,8 @@ function pathTag(file: string): string {
   return h.toString(36);
 }
 
-function runWithCodeCache(file: string): void {
+/** Runs the bundle; returns the function that writes its cache when one is needed, else null. */
+function runWithCodeCache(file: string): (() => void) | null {
   const source = fs.readFileSync(file, 'utf8');
   const stat = fs.statSync(file);
   const dir = cacheDir();
@@ -100,19 +119,22 @@ function runWithCodeCache(file: string): void {
   const wrapped = `(function (${PARAMS.join(', ')}) { ${source.replace(/^#!/, '//')}\n});`;
   const script = new vm.Script(wrapped, { filename: file, cachedData });
   const body = script.runInThisContext() as (...args: unknown[]) => void;
+  let write: (() => void) | null = null;
   if (!cachedData || script.cachedDataRejected) {
     let written = false;
-    const write = () => {
+    // Once the process has run for SETTLE_MS, so that the cache also holds the functions
+    // compiled lazily at start-up, or as it exits if sooner.
+    write = () => {
       if (!written) writeCache(script, dir, cacheFile, prefix);
       written = true;
     };
-    setTimeout(write, 1000).unref();
-    process.once('exit', write); // a short command (check, stop, status) ends sooner
+    process.once('exit', write);
   }
   const mod = new Module(file, module);
   mod.filename = file;
   mod.loaded = true;
   body.call(mod.exports, mod.exports, Module.createRequire(file), mod, file, path.dirname(file), importEsm);
+  return write;
 }
 
 /** import() compiled by Node with this file, so it has its dynamic-import callback. */
