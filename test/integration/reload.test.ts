@@ -165,3 +165,28 @@ test('HUP with app code that throws at import: old workers keep serving, the boo
   for (const pid of fresh) expect(pids).not.toContain(pid);
   expect((await get(s.port, '/')).json()).toMatchObject({ version: 'v3' });
 });
+
+// A TypeScript config is loaded by Node's own type stripping where Node has it (>= 22.18), else
+// by jiti: either way the master and the workers (which run the config's hooks) see its edits.
+test('HUP with an edited TypeScript config: the new values and the new hook apply', async () => {
+  const s = await site(1);
+  const cfg = path.join(s.dir, 'supervisor.config.ts');
+  const tsConfig = (workers: number, tag: string) =>
+    `type Ctx = { pid: number; log: { info(msg: string): void } };\n` +
+    `const workers: number = ${workers};\n` +
+    `export default {\n  app: './app.mjs',\n  bind: '127.0.0.1:${s.port}',\n  workers,\n  pidfile: ${JSON.stringify(s.pidfile)},\n` +
+    `  postFork(ctx: Ctx): void {\n    ctx.log.info(\`postFork ${tag} \${ctx.pid}\`);\n  },\n};\n`;
+  fs.writeFileSync(cfg, tsConfig(1, 'first'));
+  const l = start(['-c', cfg]);
+  await l.ready();
+  const [first] = await pidsOf(s.pidfile);
+  await l.waitFor(new RegExp(`postFork first ${first}`));
+
+  fs.writeFileSync(cfg, tsConfig(2, 'second'));
+  l.signal('SIGHUP');
+  const fresh = await settled(s.pidfile, 2, [first!]);
+  expect(fresh).toHaveLength(2);
+  for (const pid of fresh) await l.waitFor(new RegExp(`postFork second ${pid}`));
+  // The first config's hook ran once, in the first worker, and never again.
+  expect(l.output.match(/postFork first/g)).toHaveLength(1);
+});

@@ -6,6 +6,9 @@ import { ConfigError } from '../../src/errors.js';
 
 // ESM configs (.mjs, .js with "type": "module") are loaded by Node's native import(), which jest's
 // CommonJS runtime cannot do: test/integration/bad-config.test.ts covers them through `ldsup check`.
+// The same goes for TypeScript configs where Node strips types (>= 22.18): here they take jiti's
+// path, as on Node 20; the real CLI covers Node's own (bad-config, reload and lifecycle tests).
+jest.mock('../../src/runtime.js', () => ({ ...jest.requireActual('../../src/runtime.js'), hasTypeStripping: false }));
 
 let dir: string;
 beforeEach(() => {
