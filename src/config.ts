@@ -17,6 +17,7 @@ import { Invalid, SETTINGS, SETTING_KEYS, closest, type SettingDef } from './set
 import { HOOK_NAMES, type Hooks, type ResolvedSettings } from './types.js';
 import { importEsm, importEsmFile, isEsmFile } from './esm-import.js';
 import { hasTypeStripping } from './runtime.js';
+import { createJiti } from './jiti.js';
 
 const SEARCH_PLACES = [
   'package.json',
@@ -42,11 +43,11 @@ function selfEntry(): string {
 }
 
 /**
- * jiti, loaded only when a config needs it (TypeScript, CommonJS, or an ESM config importing
- * 'ldsup' where the project has not installed it): it costs ~300 ms and ~25 MB.
+ * jiti, loaded only when a config needs it (TypeScript where Node cannot strip types, CommonJS,
+ * or an ESM config importing 'ldsup' where the project has not installed it): ~30 ms and ~7 MB
+ * to load, and its transform (~200 ms, with Babel) the first time it sees a file, cached on disk.
  */
-async function jiti(fsCache: boolean) {
-  const { createJiti } = await importEsm<typeof import('jiti')>('jiti');
+function jiti(fsCache: boolean) {
   return createJiti(import.meta.url, { alias: { ldsup: selfEntry() }, moduleCache: false, ...(fsCache ? {} : { fsCache: false }) });
 }
 
@@ -58,7 +59,7 @@ const loadModule: Loader = async (filepath) => {
   const ext = path.extname(filepath);
   if (ext === '.js' || ext === '.mjs' || ext === '.cjs') {
     if (!isEsmFile(filepath)) {
-      return commonJsExports(await (await jiti(false)).import(filepath));
+      return commonJsExports(await jiti(false).import(filepath));
     }
     try {
       // Native ES modules need no transpiling. The first load in this process goes straight to
@@ -73,14 +74,14 @@ const loadModule: Loader = async (filepath) => {
       // `import { defineConfig } from 'ldsup'` where the project has no ldsup installed (npx,
       // global install): only jiti can alias the name to this copy.
       if (!isLdsupNotFound(err)) throw err;
-      return defaultExport(await (await jiti(false)).import(filepath));
+      return defaultExport(await jiti(false).import(filepath));
     }
   }
   if (hasTypeStripping && (ext === '.ts' || ext === '.mts')) {
     const mod = await importStripped(filepath);
     if (mod !== JITI) return defaultExport(mod);
   }
-  const mod = await (await jiti(true)).import(filepath);
+  const mod = await jiti(true).import(filepath);
   return ext === '.cts' ? commonJsExports(mod) : defaultExport(mod);
 };
 

@@ -13,6 +13,7 @@ import { AppLoadError, EXIT, describe, oneLine } from './errors.js';
 import { hasTypeStripping } from './runtime.js';
 import type { WorkerContext } from './types.js';
 import { importEsm, importEsmFile, isEsmFile } from './esm-import.js';
+import { createJiti } from './jiti.js';
 
 const TS = new Set(['.ts', '.mts', '.cts']);
 let generation = 0;
@@ -33,8 +34,7 @@ export async function importApp(file: string, fresh = false): Promise<unknown> {
         if (code !== 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX' && code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
       }
     }
-    // jiti (~300 ms to load) only when Node cannot strip the types itself (Node 20, enums…).
-    const { createJiti } = await importEsm<typeof import('jiti')>('jiti');
+    // jiti only when Node cannot strip the types itself (Node 20, enums…).
     const jiti = createJiti(import.meta.url, { moduleCache: !fresh });
     return await jiti.import(file);
   } catch (err) {
