@@ -90,9 +90,10 @@ const JITI = Symbol('jiti');
 const STRIP_REJECTS = new Set(['ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX', 'ERR_INVALID_TYPESCRIPT_SYNTAX', 'ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING']);
 
 /**
- * A TypeScript config through Node's own type stripping: ~60-90 ms sooner than jiti, which the
- * master (and every worker of a config with hooks) would otherwise load. JITI where jiti must
- * take over; a reload imports the file under a new URL, as for .mjs.
+ * A TypeScript config through Node's own type stripping, so that the master (and every worker
+ * of a config with hooks) skips loading jiti. JITI where jiti must take over: it also keeps the
+ * error for a syntax error the same on every Node. A reload imports the file under a new URL,
+ * as for .mjs.
  */
 async function importStripped(filepath: string): Promise<unknown> {
   const url = pathToFileURL(filepath).href;
