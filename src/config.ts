@@ -2,10 +2,11 @@
  * Finds, loads and validates the configuration, and merges its layers:
  * defaults < config file < LDSUP_CMD_ARGS < command line (gunicorn's order).
  *
- * TypeScript configs (.ts, .mts) are loaded by Node itself where it strips types (>= 22.18), as
- * apps are (loader.ts); else, or for what strip-only mode rejects (enums, a syntax error, a .cts,
- * `import 'ldsup'` under `npx` where the project has no ldsup installed), with jiti, which works
- * on Node 20 and 24 and aliases 'ldsup' to this copy. Either way a HUP sees the edited file.
+ * TypeScript configs (.mts, and .ts in a "type": "module" package) are loaded by Node itself
+ * where it strips types (>= 22.18), as apps are (loader.ts); else, or for what strip-only mode
+ * rejects (enums, a syntax error, a .cts, `import 'ldsup'` under `npx` where the project has no
+ * ldsup installed), with jiti, which works on Node 20 and 24 and aliases 'ldsup' to this copy.
+ * Either way a HUP sees the edited file.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,7 +16,7 @@ import type { Loader } from 'cosmiconfig';
 import { ConfigError, describe, oneLine } from './errors.js';
 import { Invalid, SETTINGS, SETTING_KEYS, closest, type SettingDef } from './settings.js';
 import { HOOK_NAMES, type Hooks, type ResolvedSettings } from './types.js';
-import { importEsm, importEsmFile, isEsmFile } from './esm-import.js';
+import { importEsm, importEsmFile, isEsmFile, stripsWithoutWarning } from './esm-import.js';
 import { hasTypeStripping } from './runtime.js';
 import { createJiti } from './jiti.js';
 
@@ -77,7 +78,7 @@ const loadModule: Loader = async (filepath) => {
       return defaultExport(await jiti(false).import(filepath));
     }
   }
-  if (hasTypeStripping && (ext === '.ts' || ext === '.mts')) {
+  if (hasTypeStripping && ext !== '.cts' && stripsWithoutWarning(filepath)) {
     const mod = await importStripped(filepath);
     if (mod !== JITI) return defaultExport(mod);
   }

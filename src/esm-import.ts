@@ -36,8 +36,21 @@ export function importEsmFile(file: string, url: string): Promise<unknown> {
 /** Does Node treat this JavaScript file as an ES module? (.mjs, or .js whose nearest package.json says "type": "module") */
 export function isEsmFile(file: string): boolean {
   const ext = path.extname(file);
-  if (ext === '.mjs') return true;
-  if (ext !== '.js') return false;
+  return ext === '.mjs' || (ext === '.js' && inModulePackage(file));
+}
+
+/**
+ * Can Node strip this TypeScript file's types without guessing its module type? A .mts or .cts
+ * says it; a .ts follows its package.json's "type", and where that says nothing, Node parses the
+ * file twice and prints a MODULE_TYPELESS_PACKAGE_JSON warning (every process, every start).
+ */
+export function stripsWithoutWarning(file: string): boolean {
+  const ext = path.extname(file);
+  return ext === '.mts' || ext === '.cts' || (ext === '.ts' && inModulePackage(file));
+}
+
+/** Does the nearest package.json say "type": "module"? */
+function inModulePackage(file: string): boolean {
   for (let dir = path.dirname(file); ; ) {
     const pj = path.join(dir, 'package.json');
     if (fs.existsSync(pj)) {

@@ -2,7 +2,9 @@
  * Imports the app module: TypeScript or JavaScript, ESM or CommonJS.
  * - .js/.mjs/.cjs: Node's own import().
  * - .ts/.mts/.cts: native type stripping where Node has it (>= 22.18; fast with the compile
- *   cache), else jiti (Node 20, or syntax that strip-only mode rejects, such as enums).
+ *   cache) and knows the module type without guessing (not a .ts in a package without "type",
+ *   where it would warn in every worker), else jiti (Node 20, or syntax that strip-only mode
+ *   rejects, such as enums).
  * The default export is a request listener `(req, res)` or a factory `(ctx) => listener`.
  */
 import path from 'node:path';
@@ -12,7 +14,7 @@ import type { RequestListener } from 'node:http';
 import { AppLoadError, EXIT, describe, oneLine } from './errors.js';
 import { hasTypeStripping } from './runtime.js';
 import type { WorkerContext } from './types.js';
-import { importEsm, importEsmFile, isEsmFile } from './esm-import.js';
+import { importEsm, importEsmFile, isEsmFile, stripsWithoutWarning } from './esm-import.js';
 import { createJiti } from './jiti.js';
 
 const TS = new Set(['.ts', '.mts', '.cts']);
@@ -26,7 +28,7 @@ export async function importApp(file: string, fresh = false): Promise<unknown> {
   try {
     if (!fresh && isEsmFile(file)) return await importEsmFile(file, url);
     if (!TS.has(ext)) return await importEsm(url);
-    if (hasTypeStripping) {
+    if (hasTypeStripping && stripsWithoutWarning(file)) {
       try {
         return await importEsm(url);
       } catch (err) {

@@ -231,6 +231,22 @@ describe('config files of every kind load (ldsup check)', () => {
     },
     CI_TIMEOUT * 2,
   );
+
+  // Most projects' package.json names no "type": where Node strips types itself it would have to
+  // guess an ES module .ts from its syntax and print a warning in every process (master, workers,
+  // `ldsup stop`), so such files go through jiti instead, silently.
+  test('a TypeScript config and app in a package without "type": no warning', async () => {
+    const dir = tmpDir();
+    writeConfig(dir, 'package.json', '{ "name": "plain-project", "private": true }');
+    writeConfig(dir, 'app.ts', `import type { IncomingMessage, ServerResponse } from 'node:http';\nexport default (req: IncomingMessage, res: ServerResponse): void => {\n  res.end('ok');\n};\n`);
+    const file = writeConfig(dir, 'supervisor.config.ts', `const n: number = 3;\nexport default { workers: n, app: './app.ts' };\n`);
+    const r = await runCli(['check', '-c', file], { cwd: dir });
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toBe(`ok: config ${file}, app ${path.join(dir, 'app.ts')}\n`);
+    const printed = await runCli(['print-config'], { cwd: dir });
+    expect([printed.code, printed.stderr]).toEqual([0, '']);
+    expect(printed.stdout).toContain('workers = 3');
+  }, CI_TIMEOUT * 2);
 });
 
 describe('print-config', () => {
