@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { startFakeLd } from './fake-ld.mjs';
-import { endTree, killAllStartedSync, track } from './lib/proc.mjs';
+import { endStartedOnExit, endTree, track } from './lib/proc.mjs';
 import { fmt } from './lib/stats.mjs';
 
 const ROOT = path.resolve(new URL('..', import.meta.url).pathname);
@@ -17,7 +17,7 @@ const smoke = args.includes('--smoke');
 const changes = Number(args[args.indexOf('--changes') + 1]) || (smoke ? 10 : 100);
 // Nearest-rank percentile: the p99 of 100 changes is the 99th smallest, not the largest (that is "max").
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)]; };
-process.on('exit', killAllStartedSync);
+endStartedOnExit();
 
 /** Starts ldsup on the fake; resolves when all workers are ready, with line arrival times. */
 async function startLdsup(fake, workers, port) {

@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { startConfig, waitServing, freshPort, BENCH } from './lib/configs.mjs';
-import { killAllStartedSync, tree, sleep } from './lib/proc.mjs';
+import { endStartedOnExit, tree, sleep } from './lib/proc.mjs';
 import { fmt, median } from './lib/stats.mjs';
 
 const argv = process.argv.slice(2);
@@ -30,7 +30,7 @@ const close = argv.includes('--close');
 const rounds = Number(opt('rounds', 20));
 const seconds = Number(opt('seconds', 2));
 const configs = opt('configs', 'plain,ldsup,inner').split(',');
-process.on('exit', killAllStartedSync);
+endStartedOnExit();
 if (app === 'cpu' && !process.env.BENCH_CPU_ITERS) {
   process.env.BENCH_CPU_ITERS = String(JSON.parse(execFileSync(process.execPath, [path.join(BENCH, 'apps', 'calibrate.mjs'), '50'], { encoding: 'utf8' })).iters);
 }

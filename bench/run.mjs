@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { BENCH, ROOT, hasPm2, hasReusePort, unsupported } from './lib/configs.mjs';
-import { killAllStartedSync, machine } from './lib/proc.mjs';
+import { endStartedOnExit, killAllStartedSync, machine } from './lib/proc.mjs';
 import { checkWrk } from './lib/wrk.mjs';
 import { throughputRun } from './throughput.mjs';
 import { startupRun, STARTUP_CONFIGS } from './startup.mjs';
@@ -42,8 +42,7 @@ const P = {
 P.warm = Math.max(1, Math.round(P.warm)); // wrk takes whole seconds
 
 const log = (m) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => { log(`${sig}: ending every process started`); killAllStartedSync(); process.exit(130); });
-process.on('exit', killAllStartedSync);
+endStartedOnExit(log);
 
 for (const why of P.configs.map(unsupported).filter(Boolean)) {
   console.error(`bench: --configs: ${why}`);

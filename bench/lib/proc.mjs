@@ -129,6 +129,16 @@ export function killAllStartedSync() {
   started.clear();
 }
 
+/**
+ * For a bench script: every process it started ends with it, also when it is interrupted
+ * (Ctrl-C, a timeout's SIGTERM, a closed terminal), where Node would otherwise exit without
+ * running 'exit' handlers and leave its servers behind.
+ */
+export function endStartedOnExit(say = () => {}) {
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => { say(`${sig}: ending every process started`); killAllStartedSync(); process.exit(130); });
+  process.on('exit', killAllStartedSync);
+}
+
 /** Registers a pid started elsewhere (loadgen, wrk's shell) for the last-resort cleanup. */
 export const track = (pid) => started.add(pid);
 export const untrack = (pid) => started.delete(pid);
