@@ -16,7 +16,7 @@ import type { Loader } from 'cosmiconfig';
 import { ConfigError, describe, oneLine } from './errors.js';
 import { Invalid, SETTINGS, SETTING_KEYS, closest, type SettingDef } from './settings.js';
 import { HOOK_NAMES, type Hooks, type ResolvedSettings } from './types.js';
-import { importEsm, importEsmFile, isEsmFile, stripsWithoutWarning } from './esm-import.js';
+import { importEsm, importEsmFile, isEsmFile, strippingRejected, stripsWithoutWarning } from './esm-import.js';
 import { hasTypeStripping } from './runtime.js';
 import { createJiti } from './jiti.js';
 
@@ -58,54 +58,33 @@ const loaded = new Set<string>();
 /** Loads a JS/TS config module afresh every time (HUP must see edits). */
 const loadModule: Loader = async (filepath) => {
   const ext = path.extname(filepath);
-  if (ext === '.js' || ext === '.mjs' || ext === '.cjs') {
-    if (!isEsmFile(filepath)) {
-      return commonJsExports(await jiti(false).import(filepath));
-    }
+  const ts = ext !== '.js' && ext !== '.mjs' && ext !== '.cjs';
+  const esm = isEsmFile(filepath);
+  // Node's own loader for ES modules, and for TypeScript it strips without guessing the module type.
+  if (esm || (ts && ext !== '.cts' && hasTypeStripping && stripsWithoutWarning(filepath))) {
     try {
-      // Native ES modules need no transpiling. The first load in this process goes straight to
-      // the file; a reload imports it under a new URL, so that Node evaluates the edited file
-      // again (the old copy stays in memory: tiny).
-      const url = pathToFileURL(filepath).href;
-      const again = loaded.has(filepath);
-      loaded.add(filepath);
-      const mod = (again ? await importEsm(`${url}?ldsup=${++generation}`) : await importEsmFile(filepath, url)) as { default?: unknown };
-      return mod.default;
+      return defaultExport(await importAfresh(filepath));
     } catch (err) {
-      // `import { defineConfig } from 'ldsup'` where the project has no ldsup installed (npx,
-      // global install): only jiti can alias the name to this copy.
-      if (!isLdsupNotFound(err)) throw err;
-      return defaultExport(await jiti(false).import(filepath));
+      // jiti takes over where only it can: `import { defineConfig } from 'ldsup'` where the
+      // project has no ldsup installed (npx, global install: jiti aliases the name to this copy),
+      // and TypeScript that strip-only mode rejects (enums…; a syntax error too, so that its
+      // message reads the same on every Node).
+      if (!isLdsupNotFound(err) && !strippingRejected(err)) throw err;
     }
   }
-  if (hasTypeStripping && ext !== '.cts' && stripsWithoutWarning(filepath)) {
-    const mod = await importStripped(filepath);
-    if (mod !== JITI) return defaultExport(mod);
-  }
-  const mod = await jiti(true).import(filepath);
-  return ext === '.cts' ? commonJsExports(mod) : defaultExport(mod);
+  const mod = await jiti(ts).import(filepath);
+  return ext === '.cts' || (!ts && !esm) ? commonJsExports(mod) : defaultExport(mod);
 };
 
-const JITI = Symbol('jiti');
-/** What Node's type stripping cannot load, and jiti can: checked before anything in the file runs. */
-const STRIP_REJECTS = new Set(['ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX', 'ERR_INVALID_TYPESCRIPT_SYNTAX', 'ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING']);
-
 /**
- * A TypeScript config through Node's own type stripping, so that the master (and every worker
- * of a config with hooks) skips loading jiti. JITI where jiti must take over: it also keeps the
- * error for a syntax error the same on every Node. A reload imports the file under a new URL,
- * as for .mjs.
+ * The first load in this process goes straight to the file; a reload imports it under a new
+ * URL, so that Node evaluates the edited file again (the old copy stays in memory: tiny).
  */
-async function importStripped(filepath: string): Promise<unknown> {
+function importAfresh(filepath: string): Promise<unknown> {
   const url = pathToFileURL(filepath).href;
-  const again = loaded.has(filepath);
+  if (loaded.has(filepath)) return importEsm(`${url}?ldsup=${++generation}`);
   loaded.add(filepath);
-  try {
-    return await importEsm(again ? `${url}?ldsup=${++generation}` : url);
-  } catch (err) {
-    if (STRIP_REJECTS.has((err as { code?: string }).code ?? '') || isLdsupNotFound(err)) return JITI;
-    throw err;
-  }
+  return importEsmFile(filepath, url);
 }
 
 const isLdsupNotFound = (err: unknown): boolean =>

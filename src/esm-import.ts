@@ -49,6 +49,21 @@ export function stripsWithoutWarning(file: string): boolean {
   return ext === '.mts' || ext === '.cts' || (ext === '.ts' && inModulePackage(file));
 }
 
+/**
+ * Node's type stripping refused the file, before running any of it, where jiti can load it:
+ * syntax strip-only mode does not support (enums, namespaces…) or cannot parse, a file under
+ * node_modules, or a Node started without type stripping.
+ */
+export function strippingRejected(err: unknown): boolean {
+  return STRIP_REJECTS.has((err as { code?: string } | null)?.code ?? '');
+}
+const STRIP_REJECTS = new Set([
+  'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX',
+  'ERR_INVALID_TYPESCRIPT_SYNTAX',
+  'ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING',
+  'ERR_UNKNOWN_FILE_EXTENSION',
+]);
+
 /** Does the nearest package.json say "type": "module"? */
 function inModulePackage(file: string): boolean {
   for (let dir = path.dirname(file); ; ) {

@@ -14,7 +14,7 @@ import type { RequestListener } from 'node:http';
 import { AppLoadError, EXIT, describe, oneLine } from './errors.js';
 import { hasTypeStripping } from './runtime.js';
 import type { WorkerContext } from './types.js';
-import { importEsm, importEsmFile, isEsmFile, stripsWithoutWarning } from './esm-import.js';
+import { importEsm, importEsmFile, isEsmFile, strippingRejected, stripsWithoutWarning } from './esm-import.js';
 import { createJiti } from './jiti.js';
 
 const TS = new Set(['.ts', '.mts', '.cts']);
@@ -32,8 +32,7 @@ export async function importApp(file: string, fresh = false): Promise<unknown> {
       try {
         return await importEsm(url);
       } catch (err) {
-        const code = (err as { code?: string }).code;
-        if (code !== 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX' && code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
+        if (!strippingRejected(err)) throw err;
       }
     }
     // jiti only when Node cannot strip the types itself (Node 20, enums…).
