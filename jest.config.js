@@ -11,6 +11,9 @@ export default {
     '^.+\\.js$': ['@swc/jest', {}],
   },
   testTimeout: 60000,
+  // TMPDIR for the run, removed at its end (test/support/global-setup.ts).
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   // Integration tests bind ports and spawn process trees; two at a time fit this 2-core machine.
   maxWorkers: 2,
 };

@@ -52,7 +52,7 @@ test('socket activation: serves on the socket systemd-socket-activate passes in,
 test('-b fd://N serves on an inherited socket', async () => {
   const port = await freePort();
   // systemd-socket-activate hands over fd 3; naming it explicitly works the same way.
-  const { out } = run('systemd-socket-activate', ['-l', `127.0.0.1:${port}`, '-E', 'LISTEN_PID=0', process.execPath, CLI, APP, '-w', '1', '-b', 'fd://3']);
+  const { out } = run('systemd-socket-activate', ['-l', `127.0.0.1:${port}`, '-E', 'LISTEN_PID=0', '-E', 'TMPDIR', process.execPath, CLI, APP, '-w', '1', '-b', 'fd://3']);
   await waitFor(() => out.text.includes('Listening on'), 10_000);
   expect((await get(port, '/')).status).toBe(200);
   await waitFor(() => out.text.includes('Ready: 1 worker serving'), 30_000);
