@@ -7,8 +7,6 @@
  * behind (no socket, no pidfile, no worker).
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Arbiter } from './arbiter.js';
 import { ControlServer, controlPath } from './control.js';
 import { HaltError, oneLine } from './errors.js';
@@ -20,6 +18,7 @@ import type { Logger } from './log.js';
 import { Pidfile } from './pidfile.js';
 import { inherited } from './reexec.js';
 import { resolveIds } from './privileges.js';
+import { createRunDir, removeStaleRunDirs } from './run-dir.js';
 import { Notifier, listenFds } from './systemd.js';
 import { orphanReaper } from './pid1.js';
 import type { Endpoints, Metrics, ObservedState } from './observability.js';
@@ -81,8 +80,7 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
     workers: () => [...arbiter!.workers.values()],
     flags: () => relay.status(),
   };
-  // Private to this user (mkdtemp makes it 0700): timeout stacks.
-  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ldsup-'));
+  const runDir = createRunDir(); // timeout stacks (run-dir.ts)
   try {
     relay.start();
     // Workers start with the flag data already there: wait for the first full set (offline: the
@@ -140,6 +138,7 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
       onHalt: opts.onHalt,
       onReady: () => {
         opts.onReady?.();
+        void removeStaleRunDirs(ids?.uid).then((n) => n > 0 && log.debug(`Removed ${n} run director${n === 1 ? 'y' : 'ies'} of masters that are gone`));
         void systemd.notify('READY=1', `STATUS=${settings.workers} workers serving`);
       },
       systemd,

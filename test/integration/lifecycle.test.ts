@@ -202,6 +202,33 @@ test('SIGKILL of the master: every worker exits by itself within 2 s, and the po
   expect((await get(port, '/')).status).toBe(200);
 });
 
+test('a master killed with SIGKILL leaves its run directory behind; the next master removes it, and only it', async () => {
+  const tmp = tmpDir();
+  const env = { TMPDIR: tmp };
+  const runDirs = () => fs.readdirSync(tmp).filter((n) => n.startsWith('ldsup-') && !n.startsWith('ldsup-compile-cache'));
+  const killed = start([app('basic.mjs'), '-w', '1', '-b', '127.0.0.1:0'], { env });
+  await killed.ready();
+  const [left] = runDirs();
+  expect(left).toMatch(new RegExp(`^ldsup-${killed.pid}-`));
+  process.kill(killed.pid, 'SIGKILL');
+  await killed.waitExit();
+  // Not removed: a live pid (this test's own), a file, and a name that is not a run directory.
+  for (const keep of [`ldsup-${process.pid}-abcdef`, 'ldsup-x-abcdef']) fs.mkdirSync(path.join(tmp, keep));
+  fs.writeFileSync(path.join(tmp, 'ldsup-2147483647-abcdef'), '');
+  expect(runDirs()).toHaveLength(4);
+  const next = start([app('basic.mjs'), '-w', '1', '-b', '127.0.0.1:0', '--log-level', 'debug'], { env });
+  await next.ready();
+  await next.waitFor(/Removed 1 run directory of masters that are gone/);
+  const after = runDirs();
+  expect(after).not.toContain(left);
+  expect(after).toEqual(expect.arrayContaining([`ldsup-${process.pid}-abcdef`, 'ldsup-2147483647-abcdef', 'ldsup-x-abcdef']));
+  expect(after.filter((n) => n.startsWith(`ldsup-${next.pid}-`))).toHaveLength(1);
+  expect(after).toHaveLength(4);
+  next.signal('SIGTERM');
+  await next.waitExit();
+  expect(runDirs().some((n) => n.startsWith(`ldsup-${next.pid}-`))).toBe(false);
+});
+
 test('--preload with an app that throws at import: exit 1, no worker ever started, nothing left', async () => {
   const dir = tmpDir();
   const pidfile = path.join(dir, 'x.pid');
