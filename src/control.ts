@@ -37,10 +37,13 @@ export class ControlServer {
   private serve(sock: net.Socket): void {
     let buf = '';
     sock.setEncoding('utf8');
-    sock.on('data', (chunk: string) => {
+    // One request per connection: the first line. Whatever follows is not read (a client that
+    // keeps writing must not run its request twice).
+    const onData = (chunk: string) => {
       buf += chunk;
       const nl = buf.indexOf('\n');
       if (nl < 0) return;
+      sock.off('data', onData);
       let req: ControlRequest;
       try {
         req = JSON.parse(buf.slice(0, nl)) as ControlRequest;
@@ -52,7 +55,8 @@ export class ControlServer {
         (reply) => sock.end(JSON.stringify(reply) + '\n'),
         (err: Error) => sock.end(JSON.stringify({ ok: false, error: err.message }) + '\n'),
       );
-    });
+    };
+    sock.on('data', onData);
     sock.on('error', () => {});
   }
 
