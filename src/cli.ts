@@ -99,7 +99,9 @@ async function serve(app: string | undefined, opts: Record<string, unknown>): Pr
     fail(oneLine(err));
   }
   const { settings, hooks } = resolved;
-  if (settings.daemon && process.env.LDSUP_DAEMONIZED !== '1') process.exit(await daemonize());
+  // A master started by USR2 (LDSUP_FDS) runs where its old master put it: detached already if
+  // that one was a daemon, and its listen sockets are inherited fds that a re-spawn would lose.
+  if (settings.daemon && process.env.LDSUP_DAEMONIZED !== '1' && !process.env.LDSUP_FDS) process.exit(await daemonize());
   const daemon = new DaemonReporter();
   if (settings.chdir !== process.cwd()) process.chdir(settings.chdir);
   process.title = `ldsup: master [${settings.name}]`;

@@ -65,6 +65,38 @@ test('-D returns 0 once the workers are ready, writes the pidfile, logs to the f
   }
 });
 
+test('-D then USR2: the new master does not daemonize again; TERM to the old one promotes it, and ldsup stop stops it', async () => {
+  const dir = tmpDir('ldsup-daemon-');
+  const port = await freePort();
+  const pidfile = path.join(dir, 'ldsup.pid');
+  const errlog = path.join(dir, 'error.log');
+  const tag = crypto.randomUUID();
+  try {
+    const r = await runCli(['-D', BASIC, '-w', '1', '-b', `127.0.0.1:${port}`, '-p', pidfile, '--error-logfile', errlog], { cwd: dir, env: { [TAG]: tag } });
+    expect(r.code).toBe(0);
+    const old = Number(/master pid (\d+)/.exec(r.stderr)![1]);
+    process.kill(old, 'SIGUSR2');
+    const next = await waitUntil('the new master to write its .2 pidfile and serve', async () => {
+      const pid = Number(fs.existsSync(`${pidfile}.2`) && fs.readFileSync(`${pidfile}.2`, 'utf8'));
+      return pid > 0 && childrenOf(pid).length === 1 ? pid : null;
+    });
+    // Its parent is the old master: started in place, not through another detached copy.
+    expect(fs.readFileSync(`/proc/${next}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]).toBe(String(old));
+    expect(fs.readFileSync(pidfile, 'utf8')).toBe(`${old}\n`);
+    process.kill(old, 'SIGTERM');
+    await waitGone(old, CI_TIMEOUT);
+    await waitUntil('the pidfile to name the new master', () => fs.existsSync(pidfile) && fs.readFileSync(pidfile, 'utf8') === `${next}\n`);
+    expect((await get(port, '/')).status).toBe(200);
+    const stop = await runCli(['stop', '-p', pidfile]);
+    expect(stop.code).toBe(0);
+    expect(isAlive(next)).toBe(false);
+    await waitUntil('no tagged process left', () => taggedProcesses(TAG, tag).length === 0);
+    expect(fs.readFileSync(errlog, 'utf8')).not.toMatch(/EINVAL|Unhandled/);
+  } finally {
+    killAll(taggedProcesses(TAG, tag));
+  }
+});
+
 test('-D with an app that fails to boot returns non-zero with the reason, and leaves nothing running', async () => {
   const dir = tmpDir('ldsup-daemon-');
   const port = await freePort();
