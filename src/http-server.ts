@@ -151,7 +151,12 @@ export class HttpServing {
   private keepLimit = Infinity;
   private keepLimitUntil = 0;
 
-  constructor(private readonly opts: ServeOptions) {}
+  /** keepAlive 0: every response closes its connection (Node's keepAliveTimeout 0 would keep idle ones forever). */
+  private readonly noKeepAlive: boolean;
+
+  constructor(private readonly opts: ServeOptions) {
+    this.noKeepAlive = opts.keepAliveMs === 0;
+  }
 
   /** Listens on every inherited fd; resolves once all are accepting. */
   async listen(): Promise<void> {
@@ -236,7 +241,7 @@ export class HttpServing {
       }
     }
     noteResponse(s, res);
-    if (this.draining || s[kKeep] === Keep.Shed) res.setHeader('Connection', 'close');
+    if (this.draining || this.noKeepAlive || s[kKeep] === Keep.Shed) res.setHeader('Connection', 'close');
     if (onDone) {
       // 'close' follows 'finish', and also comes when the client goes away first: one listener is enough.
       (res as TrackedResponse)[kServing] = this;

@@ -289,7 +289,7 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'headersTimeout', flag: '--headers-timeout <seconds>', doc: 'Close a connection whose request headers take longer (slowloris), with 408.', default: () => 30, parse: seconds },
   { key: 'maxRequestsJitter', flag: '--max-requests-jitter <int>', doc: 'Random extra requests per worker on top of max-requests.', default: () => 0, parse: int(0) },
   { key: 'backlog', flag: '--backlog <int>', doc: 'listen() backlog.', default: () => 2048, parse: int(1, 65535) },
-  { key: 'keepAlive', flag: '--keep-alive <seconds>', doc: 'Idle keep-alive connection timeout.', default: () => 5, parse: seconds },
+  { key: 'keepAlive', flag: '--keep-alive <seconds>', doc: 'Idle keep-alive connection timeout; 0 turns keep-alive off.', default: () => 5, parse: seconds },
   {
     key: 'keepAliveBalance',
     flag: '--keep-alive-balance <bool>',

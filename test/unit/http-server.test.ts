@@ -60,7 +60,7 @@ afterEach(() => {
 });
 
 /** Serves `/` at once and holds `/slow` until released; keepAlive long, so only the drain closes idle connections. */
-async function serve(): Promise<{ port: number; serving: HttpServing; inSlow: () => number }> {
+async function serve(keepAliveMs = 60_000): Promise<{ port: number; serving: HttpServing; inSlow: () => number }> {
   handle = bindHandle({ host: '127.0.0.1', port: 0 });
   const addr: Record<string, unknown> = {};
   handle.getsockname?.(addr);
@@ -68,7 +68,7 @@ async function serve(): Promise<{ port: number; serving: HttpServing; inSlow: ()
   serving = new HttpServing({
     fds: [handle.fd],
     backlog: 64,
-    keepAliveMs: 60_000,
+    keepAliveMs,
     limits: { requestLine: 4094, fields: 100, fieldSize: 8190, headersTimeoutMs: 10_000 },
     handler: (req, res) => {
       const reply = () => res.end('ok\n');
@@ -87,6 +87,16 @@ async function client(port: number): Promise<Client> {
   await c.connected();
   return c;
 }
+
+test('keepAlive 0 turns keep-alive off: the response says Connection: close and the server closes the connection', async () => {
+  const { port } = await serve(0);
+  const c = await client(port);
+  c.send('/');
+  await waitFor(() => c.ended, CI_TIMEOUT, 'the server to close the connection');
+  expect(c.responses()).toHaveLength(1);
+  expect(c.responses()[0]).toMatch(/^200 OK[\s\S]*Connection: close/i);
+  expect(c.error).toBeNull();
+});
 
 test('drain: idle keep-alive connections are closed after the grace, a request in flight is answered with Connection: close, then it resolves', async () => {
   const { port, serving, inSlow } = await serve();
