@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ControlServer, control, type ControlRequest } from '../../src/control';
+import { ControlServer, control, type ControlRequest } from '../../src/control.js';
 
 let dir: string;
 beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ldsup-control-'))));
