@@ -33,6 +33,9 @@ export type ArbiterEvent =
 export const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const;
 export type SignalName = (typeof SIGNALS)[number];
 
+/** The retire reason of a worker killed for not booting within `timeout`: a boot failure. */
+const BOOT_TIMEOUT = 'boot timeout';
+
 /** Thrown by TERM/INT/QUIT handlers to leave the loop (gunicorn's StopIteration). */
 class StopLoop {
   constructor(readonly graceful: boolean) {}
@@ -260,7 +263,12 @@ export class Arbiter {
     this.generation++;
     await this.setNumWorkers(this.settings.workers);
     await runHook(this.hooks, 'onReload', this.log, {}, this.server);
-    this.deps.pidfile?.write();
+    try {
+      this.deps.pidfile?.write();
+    } catch (err) {
+      // The reload itself is done; a pidfile that cannot be rewritten must not stop the server.
+      this.log.error(`Cannot rewrite the pidfile after the reload: ${oneLine(err)}`);
+    }
     return this.generation;
   }
 
@@ -287,7 +295,12 @@ export class Arbiter {
     if (this.parentPid) return this.log.warning('USR2 signal ignored. Parent exists.');
     await runHook(this.hooks, 'preExec', this.log, {}, this.server);
     const child: ChildProcess = spawnNewMaster(this.listeners);
-    this.reexecPid = child.pid ?? 0;
+    if (!child.pid) {
+      // Node (or its path) is gone, e.g. replaced by an upgrade: 'error' comes instead of 'exit'.
+      child.once('error', (err) => this.log.error(`USR2: could not start a new master: ${oneLine(err)}; this master carries on.`));
+      return;
+    }
+    this.reexecPid = child.pid;
     child.once('exit', (code) => this.enqueue({ kind: 'reexec-exit', pid: child.pid ?? 0, code }));
     this.log.info(`Started new master (pid ${this.reexecPid}) on the same sockets`);
   }
@@ -433,11 +446,11 @@ export class Arbiter {
     else if (signal) this.log.warning(`Worker (pid:${w.pid}) was sent ${signal}!`);
     else if (code !== 0) this.log.error(`Worker (pid:${w.pid}) exited with code ${code}`);
     await runHook(this.hooks, 'childExit', this.log, {}, this.server, w.info);
-    if (!w.readyAt && (code === EXIT.WORKER_BOOT_ERROR || code === EXIT.APP_LOAD_ERROR)) {
+    if (!w.readyAt && (code === EXIT.WORKER_BOOT_ERROR || code === EXIT.APP_LOAD_ERROR || w.retireReason === BOOT_TIMEOUT)) {
       const reason = code === EXIT.APP_LOAD_ERROR ? 'App failed to load.' : 'Worker failed to boot.';
       // At first start there is nothing to keep serving: stop, as gunicorn does. After a healthy
       // start (a crash respawn, a reload with broken code) keep what serves and back off.
-      if (!this.everReady) throw new HaltError(w.bootError ? `${reason} ${w.bootError}` : reason, code);
+      if (!this.everReady) throw new HaltError(w.bootError ? `${reason} ${w.bootError}` : reason, w.retireReason === BOOT_TIMEOUT || code === null ? EXIT.WORKER_BOOT_ERROR : code);
       if (w.generation === this.generation && this.hasOlderGeneration()) this.abandonReload(`${reason} ${w.bootError ?? ''}`.trim());
     }
     // SIGKILL comes from outside (an operator, the OOM killer, a chaos test), not from a crashing
@@ -473,18 +486,34 @@ export class Arbiter {
     const t = this.settings.timeout;
     const now = Date.now();
     for (const w of this.workers.values()) {
-      if (w.state !== 'ready' && w.state !== 'retiring') continue;
+      if (w.state === 'exited') continue;
       if (w.abortedAt) {
         if (now - w.abortedAt >= 1000) w.kill('SIGKILL');
+        continue;
+      }
+      if (w.state === 'booting') {
+        // gunicorn counts a booting worker's silence too: an app that never finishes importing
+        // would otherwise hold a start (or a reload's one-at-a-time boot) forever.
+        if (t > 0 && now - w.startedAt > t * 1000) {
+          this.log.critical(`WORKER TIMEOUT (pid:${w.pid})`);
+          w.bootError = `it did not finish booting within timeout (${t} s)`;
+          this.log.error(`Worker ${w.pid}: ${w.bootError}`);
+          this.abortWorker(w, now, BOOT_TIMEOUT);
+        }
+        continue;
+      }
+      // A retiring worker drains for at most gracefulTimeout, as in a stop (a request that never
+      // ends must not keep a reload, or a scale-down, from completing).
+      if (w.state === 'retiring' && w.termAt && now - w.termAt > this.settings.gracefulTimeout * 1000) {
+        this.log.warning(`Worker (pid:${w.pid}) still draining after graceful-timeout (${this.settings.gracefulTimeout} s): killing it`);
+        w.kill('SIGKILL');
+        w.abortedAt = now; // and again on a later tick, should it still be there
         continue;
       }
       if (t > 0 && now - w.lastBeat > t * 1000) {
         this.log.critical(`WORKER TIMEOUT (pid:${w.pid})`);
         this.log.error(`Worker ${w.pid} was stuck (no heartbeat for ${((now - w.lastBeat) / 1000).toFixed(1)} s): ${await whereStuck(this.deps.runDir, w.pid)}`);
-        w.abortedAt = now;
-        w.state = 'retiring';
-        w.retireReason = 'timeout';
-        w.send({ t: 'abort' });
+        this.abortWorker(w, now, 'timeout');
         continue;
       }
       const limit = this.settings.maxMemory * 1024 * 1024;
@@ -551,9 +580,18 @@ export class Arbiter {
     await this.deps.systemd?.notify('READY=1');
   }
 
+  /** Timeout: workerAbort in the worker if its loop still runs, SIGKILL a tick later. */
+  private abortWorker(w: WorkerHandle, now: number, reason: string): void {
+    w.abortedAt = now;
+    w.state = 'retiring';
+    w.retireReason = reason;
+    w.send({ t: 'abort' });
+  }
+
   private retire(w: WorkerHandle, reason: string): void {
     w.state = 'retiring';
     w.retireReason = reason;
+    w.termAt = Date.now();
     this.log.debug(`Stopping worker (pid: ${w.pid}): ${reason}`);
     w.kill('SIGTERM');
   }

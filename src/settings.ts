@@ -235,14 +235,14 @@ export const SETTINGS: readonly SettingDef[] = [
   {
     key: 'timeout',
     flag: '-t, --timeout <seconds>',
-    doc: 'Kill and replace a worker whose event loop is blocked this long (0 = off).',
+    doc: 'Kill and replace a worker whose event loop is blocked this long, or that is still booting after it (0 = off).',
     default: () => 30,
     parse: seconds,
   },
   {
     key: 'gracefulTimeout',
     flag: '--graceful-timeout <seconds>',
-    doc: 'On stop, how long workers may take to finish before they are killed.',
+    doc: 'How long a worker told to stop (stop, reload, scale down, recycling) may take to finish before it is killed.',
     default: () => 30,
     parse: seconds,
   },

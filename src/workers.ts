@@ -37,6 +37,8 @@ export class WorkerHandle implements WorkerInfo {
   retireReason: string | null = null;
   /** When the timeout abort was sent (then SIGKILL a tick later). */
   abortedAt = 0;
+  /** When it was sent TERM to retire (killed if still there after gracefulTimeout). */
+  termAt = 0;
   proc: ChildProcess | null = null;
 
   /** The worker's own message when it failed to boot. */

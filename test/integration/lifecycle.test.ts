@@ -249,6 +249,13 @@ test('without preload, an app that throws at import halts the master with exit 3
   expect(r.output.match(/Shutting down: Master/g)).toHaveLength(1);
 });
 
+test('an app that never finishes importing: the worker times out at `timeout` and the master halts with exit 3 and the reason', async () => {
+  const r = await runCli([app('slow-boot.mjs'), '-w', '1', '-b', '127.0.0.1:0', '-t', '2'], { env: { SLOW_BOOT_MS: '600000' } });
+  expect(r.code).toBe(3);
+  expect(r.output).toMatch(/\[CRITICAL\] WORKER TIMEOUT \(pid:\d+\)/);
+  expect(r.output).toContain('Reason: Worker failed to boot. it did not finish booting within timeout (2 s)');
+});
+
 test('a worker that dies is replaced', async () => {
   const port = await freePort();
   const l = start([app('basic.mjs'), '-w', '2', '-b', `127.0.0.1:${port}`]);

@@ -5,6 +5,7 @@
  * keeps the old workers serving and the master up (where gunicorn dies: oracle c3/c4).
  */
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { CI_TIMEOUT, cleanup, freePort, get, isAlive, runCli, start, tmpDir, waitGone } from '../support/ldsup.js';
 import { describeLoad, load, stopAllLoads } from '../support/load.js';
@@ -164,6 +165,57 @@ test('HUP with app code that throws at import: old workers keep serving, the boo
   const fresh = await pidsOf(s.pidfile);
   for (const pid of fresh) expect(pids).not.toContain(pid);
   expect((await get(s.port, '/')).json()).toMatchObject({ version: 'v3' });
+});
+
+test('HUP while a request never ends: the old worker is killed at graceful-timeout and `ldsup reload` completes', async () => {
+  const s = await site(1);
+  fs.writeFileSync(s.appFile, `export default function handler(req, res) {\n  res.writeHead(200, { 'content-type': 'text/plain' });\n  if (req.url === '/hang') return res.write('started\\n');\n  res.end(JSON.stringify({ pid: process.pid }));\n}\n`);
+  fs.writeFileSync(s.cfg, s.configText.replace('workers: 1,', 'workers: 1,\n  gracefulTimeout: 2,'));
+  const l = start(['-c', s.cfg]);
+  await l.ready();
+  const [old] = await pidsOf(s.pidfile);
+  // A streaming response that never ends, under way in the old worker.
+  const hung = await new Promise<http.IncomingMessage>((resolve, reject) => http.get({ port: s.port, host: '127.0.0.1', path: '/hang' }, resolve).on('error', reject));
+  hung.on('error', () => {});
+  hung.resume();
+  const r = await runCli(['reload', '-p', s.pidfile, '--timeout', String(CI_TIMEOUT / 1000)]);
+  expect(r.code).toBe(0);
+  expect(l.output).toContain(`Worker (pid:${old}) still draining after graceful-timeout (2 s): killing it`);
+  await waitGone(old!, CI_TIMEOUT);
+  expect(await pidsOf(s.pidfile)).not.toContain(old);
+  expect((await get(s.port, '/')).status).toBe(200);
+});
+
+test('HUP with app code that never finishes importing: the new worker times out, the reload is abandoned, the old one serves on', async () => {
+  const s = await site(1);
+  fs.writeFileSync(s.cfg, s.configText.replace('workers: 1,', 'workers: 1,\n  timeout: 2,'));
+  const l = start(['-c', s.cfg]);
+  await l.ready();
+  const pids = await pidsOf(s.pidfile);
+  fs.writeFileSync(s.appFile, `await new Promise((r) => setTimeout(r, 1e9));\n${appText('v2')}`);
+  l.signal('SIGHUP');
+  await l.waitFor(/\[ERROR\] Reload failed: new workers cannot boot \(Worker failed to boot\. it did not finish booting within timeout \(2 s\)\)/);
+  expect(l.output).toMatch(/\[CRITICAL\] WORKER TIMEOUT \(pid:\d+\)/);
+  expect((await get(s.port, '/')).json()).toMatchObject({ version: 'v1' });
+  expect(await settled(s.pidfile, 1)).toEqual(pids);
+  expect(isAlive(l.pid)).toBe(true);
+});
+
+test('HUP after the pidfile directory was removed: the reload completes, the error is logged, the server serves on', async () => {
+  const s = await site(1);
+  const pidfile = path.join(s.dir, 'run', 'ldsup.pid');
+  fs.mkdirSync(path.dirname(pidfile));
+  fs.writeFileSync(s.cfg, s.configText.replace(JSON.stringify(s.pidfile), JSON.stringify(pidfile)));
+  const l = start(['-c', s.cfg]);
+  await l.ready();
+  const [old] = l.bootedWorkers();
+  fs.rmSync(path.dirname(pidfile), { recursive: true });
+  l.signal('SIGHUP');
+  await l.waitFor(/\[ERROR\] Cannot rewrite the pidfile after the reload: .*run doesn't exist/);
+  await waitGone(old!, CI_TIMEOUT);
+  expect((await get(s.port, '/')).status).toBe(200);
+  expect(isAlive(l.pid)).toBe(true);
+  expect(l.output).not.toContain('Unhandled exception');
 });
 
 // A TypeScript config is loaded by Node's own type stripping where Node has it (>= 22.18), else

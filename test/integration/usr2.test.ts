@@ -86,6 +86,22 @@ test('USR2 under load: .2 pidfile, both serve, guards, TERM old → promoted, pi
   }
 });
 
+test('USR2 when the new master cannot be started (its directory is gone): an error, and this master serves on', async () => {
+  const dir = tmpDir('ldsup-usr2-');
+  const gone = path.join(dir, 'gone');
+  fs.mkdirSync(gone);
+  const port = await freePort();
+  const l = start([BASIC, '-w', '1', '-b', `127.0.0.1:${port}`], { cwd: gone });
+  await l.ready();
+  fs.rmSync(gone, { recursive: true });
+  l.signal('SIGUSR2');
+  await waitOutput(l, /\[ERROR\] USR2: could not start a new master: .*ENOENT.*; this master carries on\./);
+  expect((await get(port, '/')).status).toBe(200);
+  expect(isAlive(l.pid)).toBe(true);
+  l.signal('SIGTERM');
+  expect((await l.waitExit()).code).toBe(0);
+});
+
 test('rollback: TERM the new master, the old one carries on with the same workers, and a second USR2 works', async () => {
   const dir = tmpDir('ldsup-usr2-');
   const port = await freePort();
