@@ -47,18 +47,18 @@ function addSettingOptions(cmd: Command): Command {
 }
 
 /** Turns commander's parsed options into a config layer. */
-function layerFrom(opts: Record<string, unknown>, source: string, app?: string): Layer {
+function layerFrom(opts: Record<string, unknown>, source: string, app: string | undefined, baseDir: string): Layer {
   const values: Record<string, unknown> = {};
   for (const def of SETTINGS) {
     const name = def.key === 'pidfile' ? 'pid' : optionName(def);
     if (name && opts[name] !== undefined) values[def.key] = opts[name];
   }
   if (app) values.app = app;
-  return { source, values, fromText: true, baseDir: process.cwd() };
+  return { source, values, fromText: true, baseDir };
 }
 
 /** LDSUP_CMD_ARGS, parsed by the same options as the command line. */
-function envLayer(env: NodeJS.ProcessEnv): { layer: Layer | null; config?: string } {
+function envLayer(env: NodeJS.ProcessEnv, cwd: string): { layer: Layer | null; config?: string } {
   const text = env.LDSUP_CMD_ARGS;
   if (!text || !text.trim()) return { layer: null };
   const cmd = addSettingOptions(new Command('LDSUP_CMD_ARGS')).argument('[app]').exitOverride().configureOutput({ writeErr: () => {} });
@@ -69,17 +69,17 @@ function envLayer(env: NodeJS.ProcessEnv): { layer: Layer | null; config?: strin
     throw new ConfigError(`invalid LDSUP_CMD_ARGS ${JSON.stringify(text)}: ${why.replace(/^error: /, '')}`);
   }
   const opts = cmd.opts();
-  return { layer: layerFrom(opts, 'LDSUP_CMD_ARGS', cmd.args[0]), config: opts.config as string | undefined };
+  return { layer: layerFrom(opts, 'LDSUP_CMD_ARGS', cmd.args[0], cwd), config: opts.config as string | undefined };
 }
 
-async function load(opts: Record<string, unknown>, app: string | undefined): Promise<Resolved> {
-  const fromEnv = envLayer(process.env);
+async function load(opts: Record<string, unknown>, app: string | undefined, cwd = process.cwd()): Promise<Resolved> {
+  const fromEnv = envLayer(process.env, cwd);
   return resolveConfig({
-    cwd: process.cwd(),
+    cwd,
     env: process.env,
     configPath: (opts.config as string | undefined) ?? fromEnv.config,
     envArgs: fromEnv.layer,
-    cli: layerFrom(opts, 'command line', app),
+    cli: layerFrom(opts, 'command line', app, cwd),
   });
 }
 
@@ -91,9 +91,12 @@ async function serve(app: string | undefined, opts: Record<string, unknown>): Pr
       fail(`can't chdir to '${opts.chdir}' (--chdir)`);
     }
   }
+  // A reload resolves the config and app paths from here again, even once the config's own
+  // `chdir` has moved the master elsewhere.
+  const loadCwd = process.cwd();
   let resolved: Resolved;
   try {
-    resolved = await load(opts, app);
+    resolved = await load(opts, app, loadCwd);
   } catch (err) {
     new DaemonReporter().failed(oneLine(err));
     fail(oneLine(err));
@@ -114,7 +117,7 @@ async function serve(app: string | undefined, opts: Record<string, unknown>): Pr
       hooks,
       log,
       reloadConfig: async () => {
-        const next = await load(opts, app);
+        const next = await load(opts, app, loadCwd);
         applyEnv(next.settings);
         return next;
       },

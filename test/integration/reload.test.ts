@@ -201,6 +201,18 @@ test('HUP with app code that never finishes importing: the new worker times out,
   expect(isAlive(l.pid)).toBe(true);
 });
 
+test('HUP with chdir in the config and a relative --config: the config is found again', async () => {
+  const s = await site(1);
+  fs.mkdirSync(path.join(s.dir, 'elsewhere'));
+  fs.writeFileSync(s.cfg, s.configText.replace('workers: 1,', "workers: 1,\n  chdir: './elsewhere',"));
+  const l = start(['-c', path.basename(s.cfg)], { cwd: s.dir });
+  await l.ready();
+  fs.writeFileSync(s.cfg, s.configText.replace('workers: 1,', "workers: 2,\n  chdir: './elsewhere',"));
+  l.signal('SIGHUP');
+  expect(await settled(s.pidfile, 2)).toHaveLength(2);
+  expect(l.output).not.toContain('Reload failed');
+});
+
 test('HUP after the pidfile directory was removed: the reload completes, the error is logged, the server serves on', async () => {
   const s = await site(1);
   const pidfile = path.join(s.dir, 'run', 'ldsup.pid');
