@@ -142,7 +142,7 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
         void systemd.notify('READY=1', `STATUS=${settings.workers} workers serving`);
       },
       systemd,
-      reload: opts.reloadConfig && (() => reload(opts.reloadConfig!, log)),
+      reload: opts.reloadConfig && (() => reload(opts.reloadConfig!, settings.launchdarkly, log)),
       onPromoted: async () => {
         if (!pidfile || !settings.pidfile) return;
         // Control socket first: whoever sees the renamed pidfile can talk to this master at once.
@@ -168,10 +168,20 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
   }
 }
 
-/** HUP: the new config, env applied, and (with preload) the app re-imported and preload re-run. */
-async function reload(read: NonNullable<MasterOptions['reloadConfig']>, log: Logger) {
-  const next = await read();
+/**
+ * HUP: the new config, env applied, and (with preload) the app re-imported and preload re-run.
+ * The flag source is the master's for its whole life (one upstream stream, or one watched file,
+ * that every worker follows): a changed `launchdarkly` section is reported and kept as it was, so
+ * new workers read the data the master serves. USR2 (a new master) applies it.
+ */
+async function reload(read: NonNullable<MasterOptions['reloadConfig']>, current: ResolvedSettings['launchdarkly'], log: Logger) {
+  let next = await read();
   if (!next.settings.app) throw new Error('No application module specified');
+  const same = JSON.stringify(resolveLaunchDarklySettings(next.settings.launchdarkly)) === JSON.stringify(resolveLaunchDarklySettings(current));
+  if (!same) {
+    log.warning('Reload: the launchdarkly settings changed; HUP keeps the current ones (USR2 starts a master with the new ones)');
+    next = { ...next, settings: { ...next.settings, launchdarkly: current } };
+  }
   const preload = next.settings.preload ? await preloadApp(next.settings, next.hooks, log, true) : undefined;
   return { ...next, preload };
 }

@@ -162,6 +162,32 @@ test('offline: flags file edits reach every worker, atomic saves included, and a
   await allWorkers(port, pids, (r) => r.flag === 'f');
 });
 
+test('HUP with another flags file in the config: a warning, and the new workers keep the source the master serves', async () => {
+  const dir = tmpDir();
+  for (const [name, v] of [['one.json', 'one'], ['two.json', 'two']]) fs.writeFileSync(path.join(dir, name!), JSON.stringify({ flagValues: { 'sample-flag': v } }));
+  const port = await freePort();
+  const text = (file: string) => `export default { app: ${JSON.stringify(APP)}, workers: 1, bind: '127.0.0.1:${port}', launchdarkly: { flagsFile: './${file}' } };\n`;
+  const cfg = writeConfig(dir, 'supervisor.config.mjs', text('one.json'));
+  const l = start(['-c', cfg]);
+  await l.ready();
+  const [old] = l.bootedWorkers();
+  await allWorkers(port, [old!], (r) => r.initialized && r.flag === 'one');
+  writeConfig(dir, 'supervisor.config.mjs', text('two.json'));
+  l.signal('SIGHUP');
+  await l.waitFor(/\[WARNING\] Reload: the launchdarkly settings changed; HUP keeps the current ones/);
+  const fresh = await waitForNewWorker(l, old!);
+  await allWorkers(port, [fresh], (r) => r.initialized && r.flag === 'one');
+  // The file the master watches is still the first one.
+  fs.writeFileSync(path.join(dir, 'one.json'), JSON.stringify({ flagValues: { 'sample-flag': 'one-b' } }));
+  await allWorkers(port, [fresh], (r) => r.flag === 'one-b');
+});
+
+async function waitForNewWorker(l: Ldsup, old: number): Promise<number> {
+  let fresh = 0;
+  await waitFor(() => (fresh = l.bootedWorkers().find((p) => p !== old) ?? 0) > 0, CI_TIMEOUT, 'a new worker');
+  return fresh;
+}
+
 test("a worker's analytics events are flushed before it exits (TERM)", async () => {
   const f = await startFake();
   const port = await freePort();
