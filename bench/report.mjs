@@ -10,6 +10,7 @@ const LABEL = {
   none: '3. node:cluster ×2, SCHED_NONE',
   pm2: '4. pm2 cluster -i 2',
   ldsup: '5. ldsup -w 2 (shared fd)',
+  'ldsup-nobal': '5b. ldsup -w 2 (shared fd, --keep-alive-balance false)',
   reuseport: '6. node:cluster ×2, reusePort (Node ≥ 22.12)',
 };
 /** The raw node:cluster policies: "best cluster" is the best of those run in the same round. */

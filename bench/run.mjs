@@ -36,7 +36,7 @@ const P = {
   only: opt('only', 'throughput,startup,reload,idle').split(','),
   apps: opt('apps', 'json,cpu,flag').split(','),
   modes: opt('modes', 'keepalive,close').split(','),
-  configs: opt('configs', `plain,rr,none,pm2,ldsup${hasReusePort ? ',reuseport' : ''}`).split(','),
+  configs: opt('configs', `plain,rr,none,pm2,ldsup,ldsup-nobal${hasReusePort ? ',reuseport' : ''}`).split(','),
   soak: argv.includes('--soak') ? Number(opt('soak', 600)) : 0,
 };
 P.warm = Math.max(1, Math.round(P.warm)); // wrk takes whole seconds

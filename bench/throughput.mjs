@@ -9,7 +9,7 @@ const PATHS = { json: '/', cpu: '/', flag: '/flag' };
 
 /** Waits until the config serves with all its workers (example app: first 200 + ldsup's "Ready:"). */
 export async function waitReady(h, { name, app, port, workers, log }) {
-  if (name === 'ldsup' && app === 'flag') {
+  if (name.startsWith('ldsup') && app === 'flag') {
     const first = await waitServing(port, 1, { path: '/' });
     const t0 = Date.now();
     while (Date.now() - t0 < 20000 && !(log && fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('Ready:'))) await sleep(20);

@@ -87,13 +87,15 @@ export async function startConfig(name, { app = 'json', port, workers = 2, env =
     const child = launch(process.execPath, [path.join(APPS, 'cluster.mjs')], { env: { ...appEnv, SCHED: name, WORKERS: String(workers) }, log });
     return { name, child, roles: () => ({ supervisor: child.pid, workers: tree(child.pid).slice(1) }), stop: () => endTree(child) };
   }
-  if (name === 'ldsup') {
+  if (name === 'ldsup' || name === 'ldsup-nobal') {
     const LD = process.env.BENCH_LDSUP_DIR || ROOT; // a frozen snapshot (run.mjs) or the work tree
     // The same handler code as the peers (handlers.mjs); LaunchDarkly configured only for the flag app.
     const config = path.join(APPS, app === 'flag' ? 'ldsup-flags.config.mjs' : 'ldsup.config.mjs');
     const bin = ['ldsup.cjs', 'ldsup.js'].map((f) => path.join(LD, 'bin', f)).find((f) => fs.existsSync(f)); // .js before 2026-11-24
     const args = [bin, '-c', config, path.join(APPS, ldsupApp), '-w', String(workers), '-b', `127.0.0.1:${port}`];
     if (preload) args.push('--preload');
+    // ldsup's other balancing model: the shared socket alone, as the kernel hands out connections.
+    if (name === 'ldsup-nobal') args.push('--keep-alive-balance', 'false');
     const child = launch(process.execPath, args, { env: appEnv, cwd: LD, log });
     return { name, child, roles: () => ({ supervisor: child.pid, workers: tree(child.pid).slice(1) }), stop: () => endTree(child, 5000) };
   }
