@@ -83,14 +83,23 @@ async function load(opts: Record<string, unknown>, app: string | undefined, cwd 
   });
 }
 
-async function serve(app: string | undefined, opts: Record<string, unknown>): Promise<void> {
-  if (opts.chdir) {
-    try {
-      process.chdir(opts.chdir as string);
-    } catch {
-      fail(`can't chdir to '${opts.chdir}' (--chdir)`);
-    }
+/**
+ * `--chdir` is applied before the config is searched and the app resolved (gunicorn's order).
+ * The options carry it on as an absolute path: resolved again from the new directory, a
+ * relative one would point below itself (`--chdir srv` → srv/srv).
+ */
+function enterChdir(opts: Record<string, unknown>): Record<string, unknown> {
+  if (!opts.chdir) return opts;
+  try {
+    process.chdir(opts.chdir as string);
+  } catch {
+    fail(`can't chdir to '${opts.chdir}' (--chdir)`);
   }
+  return { ...opts, chdir: process.cwd() };
+}
+
+async function serve(app: string | undefined, given: Record<string, unknown>): Promise<void> {
+  const opts = enterChdir(given);
   // A reload resolves the config and app paths from here again, even once the config's own
   // `chdir` has moved the master elsewhere.
   const loadCwd = process.cwd();
@@ -136,7 +145,9 @@ async function serve(app: string | undefined, opts: Record<string, unknown>): Pr
   process.exit(status);
 }
 
-async function check(app: string | undefined, opts: Record<string, unknown>, print: boolean): Promise<void> {
+async function check(app: string | undefined, given: Record<string, unknown>, print: boolean): Promise<void> {
+  // Where a start would load them from.
+  const opts = enterChdir(given);
   try {
     const { settings } = await load(opts, app);
     if (print) process.stdout.write(formatSettings(settings) + '\n');

@@ -39,7 +39,8 @@ export class DaemonReporter {
 /** In the foreground command: start the detached master and wait for its verdict. */
 export function daemonize(): Promise<number> {
   const child = spawn(STARTUP.execPath, [...STARTUP.execArgv, ...STARTUP.argv], {
-    cwd: process.cwd(),
+    // Where these arguments were given: a relative --chdir, -c or app means the same again.
+    cwd: STARTUP.cwd,
     env: { ...process.env, LDSUP_DAEMONIZED: '1' },
     detached: true,
     stdio: ['ignore', 'ignore', 'ignore', 'pipe'],

@@ -65,6 +65,27 @@ test('-D returns 0 once the workers are ready, writes the pidfile, logs to the f
   }
 });
 
+test('-D with a relative --chdir: the detached master goes there once, as the foreground one would', async () => {
+  const dir = tmpDir('ldsup-daemon-');
+  const srv = path.join(dir, 'srv');
+  fs.mkdirSync(srv);
+  fs.copyFileSync(BASIC, path.join(srv, 'app.mjs'));
+  const port = await freePort();
+  const pidfile = path.join(dir, 'ldsup.pid');
+  const tag = crypto.randomUUID();
+  try {
+    const r = await runCli(['-D', '--chdir', 'srv', 'app.mjs', '-b', `127.0.0.1:${port}`, '-p', pidfile], { cwd: dir, env: { [TAG]: tag } });
+    expect([r.code, r.stderr]).toEqual([0, expect.stringMatching(/^ldsup: started in the background, master pid \d+\n$/)]);
+    const master = Number(fs.readFileSync(pidfile, 'utf8'));
+    expect(fs.readlinkSync(`/proc/${master}/cwd`)).toBe(srv);
+    expect((await get(port, '/')).status).toBe(200);
+    expect((await runCli(['stop', '-p', pidfile])).code).toBe(0);
+    await waitUntil('no tagged process left', () => taggedProcesses(TAG, tag).length === 0);
+  } finally {
+    killAll(taggedProcesses(TAG, tag));
+  }
+});
+
 test('-D then USR2: the new master does not daemonize again; TERM to the old one promotes it, and ldsup stop stops it', async () => {
   const dir = tmpDir('ldsup-daemon-');
   const port = await freePort();

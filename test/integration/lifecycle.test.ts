@@ -154,6 +154,24 @@ test('pidfile: written once listening, refused while live, replaced when stale, 
   expect(fs.readFileSync(pidfile, 'utf8')).toBe(`${third.pid}\n`);
 });
 
+test('a relative --chdir is taken from where ldsup was started, once: the app is loaded and served from there, and check and print-config agree', async () => {
+  const dir = tmpDir();
+  const srv = path.join(dir, 'srv');
+  fs.mkdirSync(srv);
+  fs.copyFileSync(app('basic.mjs'), path.join(srv, 'app.mjs'));
+
+  const printed = await runCli(['print-config', '--chdir', 'srv', 'app.mjs'], { cwd: dir });
+  expect([printed.code, printed.stderr]).toEqual([0, '']);
+  expect(printed.stdout.split('\n')).toEqual(expect.arrayContaining([`chdir = ${JSON.stringify(srv)}`, `app = ${JSON.stringify(path.join(srv, 'app.mjs'))}`]));
+
+  const port = await freePort();
+  const l = start(['--chdir', 'srv', '-b', `127.0.0.1:${port}`, 'app.mjs'], { cwd: dir });
+  await l.ready();
+  expect((await get(port, '/')).status).toBe(200);
+  l.signal('SIGTERM');
+  expect(await l.waitExit()).toEqual({ code: 0, signal: null });
+});
+
 test('ldsup stop (another process) stops the master gracefully and returns once it has exited', async () => {
   const dir = tmpDir();
   const pidfile = path.join(dir, 'ldsup.pid');
