@@ -294,6 +294,7 @@ export function mergeSettings(layers: Layer[], env: NodeJS.ProcessEnv, configFil
       const raw = layer.values[def.key];
       if (raw === undefined) continue;
       const value = resolvePaths(def, parseOne(def, raw, layer), layer.baseDir);
+      if (def.key === 'chdir') checkDirectory(value as string, def, layer, raw);
       // The `launchdarkly` section merges key by key across layers; every other setting is replaced.
       out[def.key] = def.key === 'launchdarkly' ? { ...(out[def.key] as object), ...(value as object) } : value;
       from[def.key] = whereFrom(def, layer);
@@ -328,6 +329,20 @@ function parseOne(def: SettingDef, raw: unknown, layer: Layer): unknown {
     if (!(err instanceof Invalid)) throw err;
     throw new ConfigError(`invalid value for ${whereFrom(def, layer, err.at.key)}: ${expectedFound(err, raw)}`);
   }
+}
+
+/**
+ * `chdir` must name a directory now: the master enters it only after the config is loaded (and,
+ * with -D, detached), where a missing one was Node's bare ENOENT, or no reason at all.
+ */
+function checkDirectory(dir: string, def: SettingDef, layer: Layer, raw: unknown): void {
+  let detail: string | null = null;
+  try {
+    if (!fs.statSync(dir).isDirectory()) detail = `${dir} is not a directory`;
+  } catch (err) {
+    detail = (err as NodeJS.ErrnoException).code === 'ENOENT' ? `${dir} does not exist` : `${dir}: ${oneLine(err)}`;
+  }
+  if (detail) throw new ConfigError(`invalid value for ${whereFrom(def, layer)}: ${expectedFound(new Invalid('an existing directory', { detail }), raw)}`);
 }
 
 function resolvePaths(def: SettingDef, value: unknown, baseDir: string): unknown {

@@ -87,6 +87,19 @@ const CASES: Record<string, Case> = {
     code: 1,
     says: ['"bind" in $CFG', '"unix:$DIR/nope/app.sock"', 'directory $DIR/nope does not exist'],
   },
+  'chdir that does not exist': {
+    args: withConfig("chdir: './nope'"),
+    code: 1,
+    says: ['invalid value for "chdir" in $CFG: expected an existing directory, found "./nope" (string): $DIR/nope does not exist'],
+  },
+  'chdir that does not exist (check)': { args: (c) => ['check', ...withConfig("chdir: './nope'")(c)], code: 1, says: ['invalid value for "chdir" in $CFG', '$DIR/nope does not exist'] },
+  'chdir naming a file': { args: withConfig("chdir: './supervisor.config.ts'"), code: 1, says: ['invalid value for "chdir" in $CFG', '$DIR/supervisor.config.ts is not a directory'] },
+  'LDSUP_CMD_ARGS --chdir that does not exist': {
+    args: (c) => serve(c, BASIC),
+    env: { LDSUP_CMD_ARGS: '--chdir nope' },
+    code: 1,
+    says: ['invalid value for --chdir (LDSUP_CMD_ARGS): expected an existing directory, found "nope" (string): $DIR/nope does not exist'],
+  },
   'hook that is not a function': { args: withConfig("postFork: 'log it'"), code: 1, says: ['hook "postFork" in $CFG must be a function', 'found "log it" (string)'] },
   'syntax error (TS)': {
     args: (c) => ['-c', c.config(`export default {\n  workers: 2,\n  app: ,\n};\n`), '-p', c.pidfile],
