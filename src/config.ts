@@ -294,7 +294,7 @@ export function mergeSettings(layers: Layer[], env: NodeJS.ProcessEnv, configFil
       const raw = layer.values[def.key];
       if (raw === undefined) continue;
       const value = resolvePaths(def, parseOne(def, raw, layer), layer.baseDir);
-      if (def.key === 'chdir') checkDirectory(value as string, def, layer, raw);
+      checkPath(def, value, layer, raw);
       // The `launchdarkly` section merges key by key across layers; every other setting is replaced.
       out[def.key] = def.key === 'launchdarkly' ? { ...(out[def.key] as object), ...(value as object) } : value;
       from[def.key] = whereFrom(def, layer);
@@ -332,17 +332,26 @@ function parseOne(def: SettingDef, raw: unknown, layer: Layer): unknown {
 }
 
 /**
- * `chdir` must name a directory now: the master enters it only after the config is loaded (and,
- * with -D, detached), where a missing one was Node's bare ENOENT, or no reason at all.
+ * What a path setting names must fit it now, not once the master is running: `chdir` a
+ * directory (entered only after the config is loaded and, with -D, detached, where a missing one
+ * was Node's bare ENOENT, or no reason at all), `pidfile` no directory (written only once the
+ * sockets are bound: a bare EISDIR after "Listening at", and its temp file left behind).
  */
-function checkDirectory(dir: string, def: SettingDef, layer: Layer, raw: unknown): void {
+function checkPath(def: SettingDef, value: unknown, layer: Layer, raw: unknown): void {
+  if (typeof value !== 'string' || (def.key !== 'chdir' && def.key !== 'pidfile')) return;
+  let stat: fs.Stats | undefined;
   let detail: string | null = null;
   try {
-    if (!fs.statSync(dir).isDirectory()) detail = `${dir} is not a directory`;
+    stat = fs.statSync(value);
   } catch (err) {
-    detail = (err as NodeJS.ErrnoException).code === 'ENOENT' ? `${dir} does not exist` : `${dir}: ${oneLine(err)}`;
+    // A pidfile that does not exist yet is the usual case (a missing directory: Pidfile.check).
+    if (def.key === 'chdir') detail = (err as NodeJS.ErrnoException).code === 'ENOENT' ? `${value} does not exist` : `${value}: ${oneLine(err)}`;
   }
-  if (detail) throw new ConfigError(`invalid value for ${whereFrom(def, layer)}: ${expectedFound(new Invalid('an existing directory', { detail }), raw)}`);
+  if (def.key === 'chdir' && stat && !stat.isDirectory()) detail = `${value} is not a directory`;
+  if (def.key === 'pidfile' && stat?.isDirectory()) detail = `${value} is a directory`;
+  if (!detail) return;
+  const expected = def.key === 'chdir' ? 'an existing directory' : 'the path of a file';
+  throw new ConfigError(`invalid value for ${whereFrom(def, layer)}: ${expectedFound(new Invalid(expected, { detail }), raw)}`);
 }
 
 function resolvePaths(def: SettingDef, value: unknown, baseDir: string): unknown {

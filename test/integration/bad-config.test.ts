@@ -100,6 +100,19 @@ const CASES: Record<string, Case> = {
     code: 1,
     says: ['invalid value for --chdir (LDSUP_CMD_ARGS): expected an existing directory, found "nope" (string): $DIR/nope does not exist'],
   },
+  'pidfile naming a directory (-p)': {
+    args: (c) => {
+      fs.mkdirSync(path.join(c.dir, 'run'));
+      return ['-b', `127.0.0.1:${c.port}`, '-p', 'run', BASIC];
+    },
+    code: 1,
+    says: ['invalid value for --pid (command line): expected the path of a file, found "run" (string): $DIR/run is a directory'],
+  },
+  'pidfile naming a directory (config)': {
+    args: (c) => ['-c', c.config(`export default { app: ${JSON.stringify(BASIC)}, bind: '127.0.0.1:${c.port}', pidfile: '.' };\n`)],
+    code: 1,
+    says: ['invalid value for "pidfile" in $CFG: expected the path of a file, found "." (string): $DIR is a directory'],
+  },
   'hook that is not a function': { args: withConfig("postFork: 'log it'"), code: 1, says: ['hook "postFork" in $CFG must be a function', 'found "log it" (string)'] },
   'syntax error (TS)': {
     args: (c) => ['-c', c.config(`export default {\n  workers: 2,\n  app: ,\n};\n`), '-p', c.pidfile],
@@ -169,6 +182,7 @@ describe('bad input: one line, the right exit status, nothing started', () => {
         config: (body, name = 'supervisor.config.ts') => (cfg = writeConfig(dir, name, body)),
       };
       const args = kase.args(c);
+      const before = fs.readdirSync(dir).sort();
       const r = await runCli(args, { cwd: dir, env: kase.env });
 
       expect(r.code).toBe(kase.code);
@@ -185,6 +199,8 @@ describe('bad input: one line, the right exit status, nothing started', () => {
       expect(r.output).not.toMatch(/Booting worker|Listening at/);
       expect(fs.existsSync(c.pidfile)).toBe(false);
       expect(await portFree(port)).toBe(true);
+      // Nor left behind: no pidfile (or its temp file), no control socket.
+      expect(fs.readdirSync(dir).sort()).toEqual(before);
     },
     CI_TIMEOUT * 2,
   );
