@@ -8,7 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { formatSettings, resolveConfig, type Layer, type Resolved } from './config.js';
 import { ConfigError, EXIT, oneLine } from './errors.js';
 import { appExport, importApp } from './loader.js';
-import { colorsFor, createLogger, plain } from './log.js';
+import { colorsFor, createLogger, plain, type Logger } from './log.js';
 import { applyEnv, runMaster } from './master.js';
 import { SETTINGS, optionName } from './settings.js';
 import { shellSplit } from './shell-split.js';
@@ -115,10 +115,26 @@ async function serve(app: string | undefined, given: Record<string, unknown>): P
   // that one was a daemon, and its listen sockets are inherited fds that a re-spawn would lose.
   if (settings.daemon && process.env.LDSUP_DAEMONIZED !== '1' && !process.env.LDSUP_FDS) process.exit(await daemonize());
   const daemon = new DaemonReporter();
-  if (settings.chdir !== process.cwd()) process.chdir(settings.chdir);
+  /** Before the master runs: one line, also to a waiting `ldsup -D` (our stderr is /dev/null then). */
+  function startFailed(message: string): never {
+    daemon.failed(message);
+    fail(message);
+  }
+  if (settings.chdir !== process.cwd()) {
+    try {
+      process.chdir(settings.chdir);
+    } catch (err) {
+      startFailed(`can't chdir to '${settings.chdir}' (chdir): ${oneLine(err)}`);
+    }
+  }
   process.title = `ldsup: master [${settings.name}]`;
   applyEnv(settings);
-  const log = createLogger({ level: settings.logLevel, format: settings.logFormat, file: settings.errorLog });
+  let log: Logger;
+  try {
+    log = createLogger({ level: settings.logLevel, format: settings.logFormat, file: settings.errorLog });
+  } catch (err) {
+    startFailed(`cannot open error log file ${settings.errorLog} (--error-logfile / errorLog): ${oneLine(err)}`);
+  }
   let status: number;
   try {
     status = await runMaster({

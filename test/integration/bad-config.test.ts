@@ -113,6 +113,11 @@ const CASES: Record<string, Case> = {
     code: 1,
     says: ['invalid value for "pidfile" in $CFG: expected the path of a file, found "." (string): $DIR is a directory'],
   },
+  'error log in a missing directory': {
+    args: (c) => serve(c, '--error-logfile', 'logs/error.log', BASIC),
+    code: 1,
+    says: ['cannot open error log file logs/error.log (--error-logfile / errorLog): ENOENT: no such file or directory'],
+  },
   'hook that is not a function': { args: withConfig("postFork: 'log it'"), code: 1, says: ['hook "postFork" in $CFG must be a function', 'found "log it" (string)'] },
   'syntax error (TS)': {
     args: (c) => ['-c', c.config(`export default {\n  workers: 2,\n  app: ,\n};\n`), '-p', c.pidfile],

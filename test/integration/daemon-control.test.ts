@@ -136,6 +136,26 @@ test('-D with an app that fails to boot returns non-zero with the reason, and le
   }
 });
 
+test('-D with an error log that cannot be opened returns non-zero with the reason, and leaves nothing running', async () => {
+  const dir = tmpDir('ldsup-daemon-');
+  const port = await freePort();
+  const pidfile = path.join(dir, 'ldsup.pid');
+  const tag = crypto.randomUUID();
+  try {
+    const r = await runCli(['-D', BASIC, '-b', `127.0.0.1:${port}`, '-p', pidfile, '--error-logfile', path.join(dir, 'logs', 'error.log')], { cwd: dir, env: { [TAG]: tag } });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^ldsup: error: cannot open error log file \S+ \(--error-logfile \/ errorLog\): ENOENT: no such file or directory/),
+    ]);
+    expect(r.stderr).toContain(path.join(dir, 'logs', 'error.log'));
+    await waitUntil('no tagged process left', () => taggedProcesses(TAG, tag).length === 0);
+    expect(fs.readdirSync(dir)).toEqual([]);
+    expect(await portFree(port)).toBe(true);
+  } finally {
+    killAll(taggedProcesses(TAG, tag));
+  }
+});
+
 test('ldsup status: text and --json (master pid, uptime, workers with pid/age/requests/RSS/state, launchdarkly); the control socket is 0600', async () => {
   const dir = tmpDir('ldsup-status-');
   const port = await freePort();
