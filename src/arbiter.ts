@@ -151,7 +151,7 @@ export class Arbiter {
         await this.waitForEvents(this.tickMs());
         this.lastTick = Date.now();
         this.deps.reapOrphans?.();
-        for (const e of this.takeEvents()) await this.dispatch(e);
+        await this.dispatchAll(this.takeEvents());
         this.balanceKeepAlive();
       }
     } catch (err) {
@@ -189,6 +189,20 @@ export class Arbiter {
     this.queue = [];
     const isHup = (e: ArbiterEvent) => e.kind === 'signal' && e.name === 'SIGHUP';
     return events.filter((e, i) => !(isHup(e) && events.slice(i + 1).some(isHup)));
+  }
+
+  /**
+   * Handles a batch in order. When one of them ends the loop (TERM, INT, a boot failure's halt),
+   * the events after it go back to the queue for stop(): a worker's exit among them must be
+   * reaped (or the stop waits gracefulTimeout for a process that is gone), an INT must make the
+   * stop quick, and a control request must be answered.
+   */
+  private async dispatchAll(events: ArbiterEvent[]): Promise<void> {
+    try {
+      while (events.length > 0) await this.dispatch(events.shift()!);
+    } finally {
+      this.queue.unshift(...events);
+    }
   }
 
   private async dispatch(e: ArbiterEvent): Promise<void> {

@@ -9,7 +9,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { CI_TIMEOUT, cleanup, freePort, get, isAlive, runCli, start, tmpDir, waitGone } from '../support/ldsup.js';
 import { describeLoad, load, stopAllLoads } from '../support/load.js';
-import { control, settled, waitOutput } from '../support/proc.js';
+import { control, settled, waitOutput, waitUntil } from '../support/proc.js';
 
 jest.setTimeout(150_000);
 afterEach(stopAllLoads);
@@ -199,6 +199,36 @@ test('HUP with app code that never finishes importing: the new worker times out,
   expect((await get(s.port, '/')).json()).toMatchObject({ version: 'v1' });
   expect(await settled(s.pidfile, 1)).toEqual(pids);
   expect(isAlive(l.pid)).toBe(true);
+});
+
+test('TERM during a reload while a worker dies: the master reaps it, stops at once (not after graceful-timeout) and exits 0', async () => {
+  const s = await site(2);
+  // onReload holds the reload until the test says go, so the TERM and the worker's exit queue
+  // up together behind it: one batch of events for the loop.
+  const inReload = path.join(s.dir, 'in-reload');
+  const go = path.join(s.dir, 'go');
+  fs.writeFileSync(
+    s.cfg,
+    `import fs from 'node:fs';\n` +
+      s.configText.replace(
+        'workers: 2,',
+        `workers: 2,\n  gracefulTimeout: 120,\n  async onReload() {\n    fs.writeFileSync(${JSON.stringify(inReload)}, '');\n    while (!fs.existsSync(${JSON.stringify(go)})) await new Promise((r) => setTimeout(r, 20));\n  },`,
+      ),
+  );
+  const l = start(['-c', s.cfg]);
+  await l.ready();
+  const [victim, other] = await pidsOf(s.pidfile);
+  l.signal('SIGHUP');
+  await waitUntil('onReload to run', () => fs.existsSync(inReload));
+  l.signal('SIGTERM');
+  process.kill(victim!, 'SIGKILL');
+  await waitGone(victim!, CI_TIMEOUT);
+  fs.writeFileSync(go, '');
+  // gracefulTimeout is 120 s: a master waiting for the dead worker would still be up.
+  expect(await l.waitExit(CI_TIMEOUT)).toEqual({ code: 0, signal: null });
+  expect(l.output).toContain(`Worker (pid:${victim}) was sent SIGKILL!`);
+  await waitGone(other!, CI_TIMEOUT);
+  expect(fs.existsSync(s.pidfile)).toBe(false);
 });
 
 test('HUP with chdir in the config and a relative --config: the config is found again', async () => {
