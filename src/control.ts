@@ -60,12 +60,17 @@ export class ControlServer {
     sock.on('error', () => {});
   }
 
+  /**
+   * Stops listening (at once) and removes the socket file. Connections still open are not waited
+   * for (close()'s callback would): a client that never sends its line would keep a stopping
+   * master from exiting, and a promoted master's loop from answering the requests it waits on.
+   */
   async close(): Promise<void> {
     const s = this.server;
     this.server = null;
     if (!s) return;
     const addr = s.address();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
+    s.close();
     if (typeof addr === 'string') fs.rmSync(addr, { force: true });
   }
 }

@@ -222,3 +222,24 @@ test('ldsup reload returns once the new generation is ready: every pid is new wh
     for (let i = 0; i < 3; i++) expect(now.map((w) => w.pid)).toContain((await get(port, '/')).json<{ pid: number }>().pid);
   }
 });
+
+test('TERM while a client holds the control socket open without a request: the master still exits 0, socket removed', async () => {
+  const dir = tmpDir('ldsup-status-');
+  const port = await freePort();
+  const pidfile = path.join(dir, 'ldsup.pid');
+  const l = start([BASIC, '-w', '1', '-b', `127.0.0.1:${port}`, '-p', pidfile], { cwd: dir });
+  await l.ready();
+  // A client that connected and never sent its line (a stopped `ldsup status`, a probe).
+  const idle = net.connect(`${pidfile}.sock`);
+  idle.on('error', () => {});
+  await new Promise((resolve) => idle.once('connect', resolve));
+  try {
+    l.signal('SIGTERM');
+    await l.waitFor(/Shutting down: Master/);
+    expect(await l.waitExit(CI_TIMEOUT)).toEqual({ code: 0, signal: null });
+    expect(fs.existsSync(`${pidfile}.sock`)).toBe(false);
+    expect(fs.existsSync(pidfile)).toBe(false);
+  } finally {
+    idle.destroy();
+  }
+});
