@@ -567,6 +567,7 @@ export class Arbiter {
     const replacing = all.some((w) => w.state === 'ready' && (w.generation < this.generation || w.wantsRetire));
     const booting = all.filter((w) => w.state === 'booting').length;
     const budget = replacing ? Math.max(0, 1 - booting) : missing;
+    for (const w of all) if (w.state === 'ready') this.backoff.serving(w.startedAt);
     if (missing > 0 && this.backoff.ready()) for (let i = 0; i < Math.min(missing, budget); i++) await this.spawn();
     await this.checkReady();
   }

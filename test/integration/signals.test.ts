@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CI_TIMEOUT, FIXTURES, cleanup, freePort, get, isAlive, start, tmpDir, waitGone } from '../support/ldsup.js';
-import { childrenOf, count, cpuTicks, settled, waitUntil } from '../support/proc.js';
+import { childrenOf, control, count, cpuTicks, settled, waitUntil } from '../support/proc.js';
 
 jest.setTimeout(120_000);
 afterEach(cleanup);
@@ -115,4 +115,36 @@ test('boot failure after a healthy start: backoff is logged, the master stays up
   fs.copyFileSync(BASIC, appFile);
   const after = await settled(pidfile, 2, [victim!], 60_000);
   expect(after).toContain(survivor);
+});
+
+test('after a crash loop is over, a later single crash is the first in a row again: respawned at once, no backoff', async () => {
+  const dir = tmpDir('ldsup-backoff-');
+  const port = await freePort();
+  const pidfile = path.join(dir, 'ldsup.pid');
+  const appFile = path.join(dir, 'app.mjs');
+  const crashOnce = path.join(dir, 'crash-once');
+  // Healthy, except for the one worker that finds the crash-once file while it boots.
+  const healthy = `import fs from 'node:fs';\nif (fs.existsSync(${JSON.stringify(crashOnce)})) {\n  fs.rmSync(${JSON.stringify(crashOnce)});\n  throw new Error('crash once');\n}\n${fs.readFileSync(BASIC, 'utf8')}`;
+  fs.writeFileSync(appFile, healthy);
+  const l = start([appFile, '-w', '2', '-b', `127.0.0.1:${port}`, '-p', pidfile], { cwd: dir });
+  await l.ready();
+  const [victim] = await settled(pidfile, 2);
+
+  // A crash loop: three quick deaths in a row.
+  fs.writeFileSync(appFile, "throw new Error('broken on disk');\n");
+  process.kill(victim!, 'SIGKILL');
+  await l.waitFor(/Workers are crashing at start-up \(3 in a row\)/);
+  // Fixed: the next worker boots, and stays up well past the 5 s a crash counts within.
+  fs.writeFileSync(appFile, healthy);
+  await settled(pidfile, 2, [victim!], 60_000);
+  await waitUntil('every worker up for 7 s', async () => (await control(pidfile, { cmd: 'status' })).workers.every((w) => w.ageS >= 7), 60_000);
+  const warned = count(l.output, /Workers are crashing at start-up/g);
+
+  // One new worker crashes once (TTIN): the first crash in a row, replaced at once.
+  fs.writeFileSync(crashOnce, '');
+  l.signal('SIGTTIN');
+  await l.waitFor(/Exception in worker process: [^\n]*crash once/);
+  await settled(pidfile, 3);
+  expect(l.output.slice(l.output.indexOf('crash once'))).not.toMatch(/Workers are crashing at start-up/);
+  expect(count(l.output, /Workers are crashing at start-up/g)).toBe(warned);
 });
