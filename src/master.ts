@@ -147,7 +147,12 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
         if (!pidfile || !settings.pidfile) return;
         // Control socket first: whoever sees the renamed pidfile can talk to this master at once.
         await control.listen(controlPath(settings.pidfile)).catch((err) => log.error(`control socket: ${oneLine(err)}`));
-        pidfile.rename(settings.pidfile);
+        try {
+          pidfile.rename(settings.pidfile);
+        } catch (err) {
+          // This master is the only one left now: a pidfile problem must not take it down.
+          log.error(`Cannot move the pidfile to ${settings.pidfile} after the promotion: ${oneLine(err)}`);
+        }
       },
     });
     if (obs) {

@@ -38,6 +38,9 @@ export function validate(file: string): number | null {
 export class PidfileError extends Error {}
 
 export class Pidfile {
+  /** The pid this process last wrote (its own, but for tests). */
+  private pid = process.pid;
+
   constructor(public file: string) {}
 
   /** Fails if another live process holds the file; the directory must exist. */
@@ -54,6 +57,7 @@ export class Pidfile {
     const tmp = `${this.file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, `${pid}\n`, { mode: 0o644 });
     fs.renameSync(tmp, this.file);
+    this.pid = pid;
   }
 
   /** Removes the file only if it still holds our pid (a newer master may own it now). */
@@ -61,9 +65,14 @@ export class Pidfile {
     if (readPid(this.file) === pid) fs.rmSync(this.file, { force: true });
   }
 
-  /** USR2 promotion: move `<pidfile>.2` to `<pidfile>`. */
+  /**
+   * USR2 promotion: `<pidfile>.2` becomes `<pidfile>`. Written afresh, then the old one removed
+   * (gunicorn's rename: create, unlink), so a `.2` that is gone meanwhile does not matter; if
+   * the new file cannot be written, nothing changes and this throws.
+   */
   rename(to: string): void {
-    fs.renameSync(this.file, to);
+    new Pidfile(to).write(this.pid);
+    this.unlink(this.pid);
     this.file = to;
   }
 }

@@ -86,6 +86,31 @@ test('USR2 under load: .2 pidfile, both serve, guards, TERM old → promoted, pi
   }
 });
 
+test('USR2, then <pidfile>.2 removed (a tmp cleaner, an operator): TERM to the old master still promotes the new one, which writes the pidfile and serves on', async () => {
+  const dir = tmpDir('ldsup-usr2-');
+  const port = await freePort();
+  const pidfile = path.join(dir, 'ldsup.pid');
+  const l = start([BASIC, '-w', '1', '-b', `127.0.0.1:${port}`, '-p', pidfile], { cwd: dir });
+  let newPid = 0;
+  try {
+    await l.ready();
+    l.signal('SIGUSR2');
+    newPid = await waitUntil(`<pidfile>.2; output:\n${l.output}`, () => readPid(`${pidfile}.2`));
+    await waitOutput(l, new RegExp(`Ready: 1 worker serving \\(master ${newPid}\\)`));
+    fs.rmSync(`${pidfile}.2`);
+    l.signal('SIGTERM');
+    expect(await l.waitExit()).toEqual({ code: 0, signal: null });
+    await waitOutput(l, /Master has been promoted\./);
+    await waitUntil(`the pidfile to name the new master; output:\n${l.output}`, () => readPid(pidfile) === newPid);
+    expect((await control(pidfile, { cmd: 'status' })).master.pid).toBe(newPid);
+    expect((await get(port, '/')).status).toBe(200);
+    expect(isAlive(newPid)).toBe(true);
+    expect(l.output).not.toContain('Unhandled exception');
+  } finally {
+    if (newPid) killAll([...childrenOf(newPid), newPid]);
+  }
+});
+
 test('USR2 when the new master cannot be started (its directory is gone): an error, and this master serves on', async () => {
   const dir = tmpDir('ldsup-usr2-');
   const gone = path.join(dir, 'gone');
