@@ -18,7 +18,16 @@ import { PLACEHOLDER_SDK_KEY, resolveLaunchDarklySettings, type LaunchDarklySett
 import { workerLdOptions } from './worker-client.js';
 
 type Holder = { settings: LaunchDarklySettings; state: FlagState; channel: FlagChannel; log?: Logger; listener: (m: unknown) => void };
-let holder: Holder | null = null;
+
+/**
+ * The holder is kept on a global, not in a module variable: the worker runs this module from its
+ * own bundle (dist/worker-body.cjs), while an app's `import { ldOptions } from 'ldsup'` loads the
+ * public bundle (dist/index.js), which has a copy of this module of its own. With a module
+ * variable the app's copy never saw the worker's holder, so an app-built client streamed from
+ * LaunchDarkly itself (offline: defaults forever) instead of starting from the master's data.
+ */
+const HOLDER = Symbol.for('ldsup.workerBootstrap');
+const shared = globalThis as typeof globalThis & { [HOLDER]?: Holder | null };
 
 export type LdsupLdOptions = Pick<LDOptions, 'updateProcessor' | 'streamUri' | 'baseUri' | 'eventsUri' | 'sendEvents' | 'wrapperName' | 'wrapperVersion'>;
 
@@ -51,13 +60,14 @@ export function setWorkerBootstrap(
   // Direct-mode workers stream on their own; the master need not forward, and the mirror then
   // holds the fork-time data, which the client's own stream put replaces within milliseconds.
   channel.on('message', listener);
-  holder = { settings, state, channel, log: opts.log, listener };
+  shared[HOLDER] = { settings, state, channel, log: opts.log, listener };
 }
 
 /** Stop following the master (worker shutdown, tests). */
 export function clearWorkerBootstrap(): void {
+  const holder = shared[HOLDER];
   holder?.channel.off('message', holder.listener);
-  holder = null;
+  shared[HOLDER] = null;
 }
 
 /**
@@ -67,17 +77,17 @@ export function clearWorkerBootstrap(): void {
  * since setWorkerBootstrap().
  */
 export function workerSnapshot(): FlagEvent | null {
-  return holder?.state.snapshot() ?? null;
+  return shared[HOLDER]?.state.snapshot() ?? null;
 }
 
 /** True inside a worker the core has set up. */
 export function inLdsupWorker(): boolean {
-  return holder !== null;
+  return shared[HOLDER] != null;
 }
 
 /** The key to pass to `init()`: the real key, or a placeholder in offline mode (`init('')` throws). */
 export function ldSdkKey(): string {
-  const settings = holder?.settings ?? resolveLaunchDarklySettings(undefined);
+  const settings = shared[HOLDER]?.settings ?? resolveLaunchDarklySettings(undefined);
   return settings.sdkKey ?? PLACEHOLDER_SDK_KEY;
 }
 
@@ -86,6 +96,7 @@ export function ldSdkKey(): string {
  * node) it returns only the URIs, so the SDK streams from LaunchDarkly on its own.
  */
 export function ldOptions(channel?: FlagChannel): LdsupLdOptions {
+  const holder = shared[HOLDER];
   if (!holder) {
     const s = resolveLaunchDarklySettings(undefined);
     return { streamUri: s.streamUri, baseUri: s.baseUri, eventsUri: s.eventsUri, sendEvents: s.sendEvents, wrapperName: 'ldsup' };

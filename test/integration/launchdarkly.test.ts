@@ -120,6 +120,36 @@ test('stream dropped: workers keep serving the last data, the master reconnects 
   expectNoKey(l);
 }, 90_000);
 
+const OWN_CLIENT = path.join(FIXTURES, 'apps', 'own-client.mjs');
+type OwnReply = Reply & { initializedAtInit: boolean };
+
+test("an app's own client (init(ldSdkKey(), ldOptions()) from 'ldsup') starts from the master's data and follows it, on no stream of its own", async () => {
+  const f = await startFake();
+  const port = await freePort();
+  const l = start([OWN_CLIENT, '-w', '2', '-b', `127.0.0.1:${port}`], { env: ldEnv(f) });
+  await l.ready();
+  const pids = l.bootedWorkers();
+  await everyWorker<OwnReply>(port, pids, (r) => r.initializedAtInit && r.initialized && r.flag === 'v1');
+  f.setFlag('sample-flag', 'v2');
+  await everyWorker<OwnReply>(port, pids, (r) => r.flag === 'v2');
+  expect(f.totalStreamConnections).toBe(1); // the master's: the apps' clients are fed over IPC
+  expectNoKey(l);
+});
+
+test("offline: an app's own client gets the flags file's values, and its edits", async () => {
+  const dir = tmpDir();
+  const flags = path.join(dir, 'flags.json');
+  fs.writeFileSync(flags, JSON.stringify({ flagValues: { 'sample-flag': 'from-file' } }));
+  const port = await freePort();
+  const cfg = writeConfig(dir, 'supervisor.config.mjs', `export default { app: ${JSON.stringify(OWN_CLIENT)}, workers: 2, bind: '127.0.0.1:${port}', launchdarkly: { flagsFile: './flags.json' } };\n`);
+  const l = start(['-c', cfg]);
+  await l.ready();
+  const pids = l.bootedWorkers();
+  await everyWorker<OwnReply>(port, pids, (r) => r.initializedAtInit && r.flag === 'from-file');
+  fs.writeFileSync(flags, JSON.stringify({ flagValues: { 'sample-flag': 'edited' } }));
+  await everyWorker<OwnReply>(port, pids, (r) => r.flag === 'edited');
+});
+
 test('a worker started mid-run (after a crash) starts with the current flags', async () => {
   const f = await startFake();
   const port = await freePort();
