@@ -3,8 +3,61 @@
  * "%(f)s" "%(a)s"` by default). Off unless `accessLog` is set; a line is built only then, so
  * the request path pays nothing when it is off.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
 import { LogSink } from './log.js';
+
+/**
+ * gunicorn's b/B are the body bytes sent. Node keeps no such count, and a Content-Length header is
+ * often not there to read: with writeHead() before end() the body goes chunked, and headers given
+ * to writeHead() alone or added by Node itself are not seen by getHeader(). So while the access log
+ * is on, the worker's server builds its responses from this class, which adds up what write() and
+ * end() are given (a number added per call; nothing changes for the request path without an
+ * access log).
+ */
+const kSent = Symbol('ldsup.bodyBytes');
+type Counted = ServerResponse & { [kSent]?: number; _hasBody?: boolean; _header?: string | null };
+
+const byteSize = (chunk: unknown, encoding: unknown): number =>
+  typeof chunk === 'string' ? Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : chunk instanceof Uint8Array ? chunk.byteLength : 0;
+
+export class CountingResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> {
+  [kSent] = 0;
+}
+const { write, end } = ServerResponse.prototype;
+CountingResponse.prototype.write = function (this: Counted, chunk: unknown, encoding?: unknown, cb?: unknown) {
+  if (!this.writableEnded) this[kSent]! += byteSize(chunk, encoding);
+  return (write as (...a: unknown[]) => boolean).call(this, chunk, encoding, cb);
+} as ServerResponse['write'];
+CountingResponse.prototype.end = function (this: Counted, chunk?: unknown, encoding?: unknown, cb?: unknown) {
+  if (!this.writableEnded) this[kSent]! += byteSize(chunk, encoding);
+  return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, encoding, cb);
+} as CountingResponse['end'];
+
+const CONTENT_LENGTH = headerPattern('content-length');
+
+/** Body bytes sent: counted (none for HEAD, 204, 304: Node drops those bodies), else the Content-Length sent. */
+function bodyBytes(res: ServerResponse): number | undefined {
+  const r = res as Counted;
+  if (r[kSent] !== undefined) return r._hasBody === false ? 0 : r[kSent];
+  const len = sentHeader(res, 'content-length', CONTENT_LENGTH);
+  return len === undefined ? undefined : Number(len);
+}
+
+function headerPattern(name: string): RegExp {
+  return new RegExp(`\\r\\n${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:[ \\t]*([^\\r\\n]*)`, 'i');
+}
+
+/**
+ * A response header as sent: getHeader() knows only those set with setHeader(); those passed to
+ * writeHead() alone, and those Node adds (Content-Length, Date…), are read from the header block
+ * Node wrote (its `_header`, a string).
+ */
+function sentHeader(res: ServerResponse, name: string, pattern: RegExp): unknown {
+  const v = res.getHeader(name);
+  if (v !== undefined) return v;
+  const block = (res as Counted)._header;
+  return typeof block === 'string' ? pattern.exec(block)?.[1] : undefined;
+}
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -34,8 +87,8 @@ const ATOMS: Record<string, Atom> = {
   q: (req) => req.url?.split('?')[1] ?? '',
   H: (req) => `HTTP/${req.httpVersion}`,
   s: (_q, res) => String(res.statusCode),
-  B: (_q, res) => String(Number(res.getHeader('content-length') ?? 0)),
-  b: (_q, res) => dash(res.getHeader('content-length')),
+  B: (_q, res) => String(bodyBytes(res) ?? 0),
+  b: (_q, res) => dash(bodyBytes(res)),
   f: (req) => dash(req.headers.referer),
   a: (req) => dash(req.headers['user-agent']),
   T: (_q, _r, ns) => String(Math.floor(Number(ns) / 1e9)),
@@ -62,7 +115,8 @@ export function compileFormat(format: string): Atom[] {
     const header = /^\{([^}]+)\}([io])$/.exec(name);
     if (header) {
       const h = header[1]!.toLowerCase();
-      parts.push(header[2] === 'i' ? (req) => dash(req.headers[h]) : (_q, res) => dash(res.getHeader(h)));
+      const pattern = headerPattern(h);
+      parts.push(header[2] === 'i' ? (req) => dash(req.headers[h]) : (_q, res) => dash(sentHeader(res, h, pattern)));
     } else parts.push(ATOMS[name] ?? (() => '-'));
   }
   const tail = format.slice(last);

@@ -27,6 +27,8 @@ export interface ServeOptions {
   limits: { requestLine: number; fields: number; fieldSize: number; headersTimeoutMs: number };
   /** Called after each response is finished or the connection dropped (left unset: nothing is timed or called). */
   onDone?: (req: http.IncomingMessage, res: http.ServerResponse, startedAt: bigint) => void;
+  /** The class responses are made from (the access log's counts body bytes); Node's own if unset. */
+  ServerResponse?: typeof http.ServerResponse;
 }
 
 /**
@@ -173,6 +175,7 @@ export class HttpServing {
         // Node checks header/request timeouts on this interval; 30 s by default is too coarse.
         connectionsCheckingInterval: Math.min(1000, Math.max(100, lim.headersTimeoutMs / 2)),
         maxHeaderSize: Math.max(16384, lim.requestLine + 4096),
+        ...(this.opts.ServerResponse ? { ServerResponse: this.opts.ServerResponse } : {}),
       },
       (req, res) => this.onRequest(req, res),
     );

@@ -12,7 +12,7 @@
 import { EventEmitter } from 'node:events';
 import type { RequestListener } from 'node:http';
 import type { LDClient } from '@launchdarkly/node-server-sdk';
-import { createAccessLog, type AccessLog } from './access-log.js';
+import { CountingResponse, createAccessLog, type AccessLog } from './access-log.js';
 import { SHED_COOLDOWN_MS } from './balance.js';
 import { AppLoadError, EXIT, oneLine } from './errors.js';
 import { runHook } from './hooks.js';
@@ -121,6 +121,7 @@ async function boot(init: InitMsg): Promise<void> {
     keepAliveMs: s.keepAlive * 1000,
     handler: wrapHandler(handler, init.maxRequests),
     limits: { requestLine: s.limitRequestLine, fields: s.limitRequestFields, fieldSize: s.limitRequestFieldSize, headersTimeoutMs: s.headersTimeout * 1000 },
+    ...(access ? { ServerResponse: CountingResponse } : {}),
     onDone:
       access || hooks.postRequest
         ? (req, res, t0) => {
