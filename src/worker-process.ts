@@ -35,7 +35,8 @@ let serving: HttpServing | null = null;
 let ctx: WorkerContext | null = null;
 let ld: LDClient | null = null;
 let access: AccessLog | null = null;
-let stopping = false;
+/** How this worker is stopping, once told to: a quick stop may still overtake a graceful one. */
+let stopping: 'graceful' | 'quick' | null = null;
 let ready = false;
 let requests = 0;
 let retiring = false;
@@ -219,10 +220,14 @@ function bootFailed(err: unknown): void {
   process.send!({ t: 'boot-error', message: oneLine(err) }, () => process.exit(code));
 }
 
-/** TERM: finish in-flight work and leave. QUIT/INT: leave now. */
+/**
+ * TERM: finish in-flight work and leave. QUIT/INT: leave now, also while a graceful drain is under
+ * way (the master's INT/QUIT during a graceful stop; gunicorn's workers honour it too): ignored, it
+ * left the worker draining until the master's SIGKILL, without workerInt, workerExit or the flush.
+ */
 async function shutdown(kind: 'graceful' | 'quick', deadlineMs?: number): Promise<void> {
-  if (stopping) return;
-  stopping = true;
+  if (stopping === 'quick' || (stopping === 'graceful' && kind === 'graceful')) return;
+  stopping = kind;
   if (deadlineMs) setTimeout(() => process.exit(0), deadlineMs).unref();
   if (!ready) process.exit(0); // nothing served yet: nothing to drain
   if (kind === 'quick') {
@@ -230,20 +235,25 @@ async function shutdown(kind: 'graceful' | 'quick', deadlineMs?: number): Promis
     serving?.abort();
   } else {
     await serving?.drain(1000);
+    if (stopping !== 'graceful') return; // a quick stop took over, and exits
   }
   await exitWorker(0);
 }
 
-async function exitWorker(code: number): Promise<never> {
-  if (ld) await closeClient(ld);
-  log.info(`Worker exiting (pid: ${process.pid})`);
-  if (ctx) await runHook(hooks, 'workerExit', log, {}, ctx);
-  process.exit(code);
+/** Flush, log, workerExit, exit: once, whichever stop gets here first. */
+let exiting: Promise<never> | null = null;
+function exitWorker(code: number): Promise<never> {
+  return (exiting ??= (async () => {
+    if (ld) await closeClient(ld);
+    log.info(`Worker exiting (pid: ${process.pid})`);
+    if (ctx) await runHook(hooks, 'workerExit', log, {}, ctx);
+    process.exit(code);
+  })());
 }
 
 /** Timeout: the master says our loop was stuck; run workerAbort if we still can, then exit 1. */
 async function abort(): Promise<void> {
-  stopping = true;
+  stopping = 'quick';
   if (ctx) await runHook(hooks, 'workerAbort', log, {}, ctx);
   serving?.abort();
   await exitWorker(1);

@@ -112,6 +112,29 @@ test.each(['SIGINT', 'SIGQUIT'] as const)('%s is a quick stop: the in-flight req
   expect(Date.now() - t0).toBeLessThan(4500); // it did not wait for the 5 s request
 });
 
+test('INT during a graceful stop: the draining worker stops at once itself (workerInt, workerExit), it is not left for SIGKILL', async () => {
+  const dir = tmpDir();
+  const port = await freePort();
+  const hooks = path.join(dir, 'hooks.log');
+  const log = `(name) => require('node:fs').appendFileSync(${JSON.stringify(hooks)}, name + '\\n')`;
+  const cfg = writeConfig(dir, 'supervisor.config.cjs', `const log = ${log};\nmodule.exports = { app: ${JSON.stringify(app('basic.mjs'))}, workers: 1, bind: '127.0.0.1:${port}', workerInt: () => log('workerInt'), workerExit: () => log('workerExit') };\n`);
+  const l = start(['-c', cfg]);
+  await l.ready();
+  const slow = get(port, '/slow?ms=60000').then(
+    () => 'answered',
+    () => 'cut',
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  l.signal('SIGTERM');
+  await l.waitFor(/Handling signal: term/);
+  l.signal('SIGINT');
+  expect(await slow).toBe('cut');
+  expect(await l.waitExit()).toEqual({ code: 0, signal: null });
+  expect(l.output).toMatch(/Worker exiting \(pid: \d+\)/);
+  expect(l.output).not.toMatch(/SIGKILL/);
+  expect(fs.readFileSync(hooks, 'utf8')).toBe('workerInt\nworkerExit\n');
+});
+
 test('TERM with a request longer than graceful-timeout: the worker is killed at the deadline', async () => {
   const port = await freePort();
   const l = start([app('basic.mjs'), '-w', '1', '-b', `127.0.0.1:${port}`, '--graceful-timeout', '1']);
