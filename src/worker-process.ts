@@ -226,9 +226,11 @@ function bootFailed(err: unknown): void {
  * left the worker draining until the master's SIGKILL, without workerInt, workerExit or the flush.
  */
 async function shutdown(kind: 'graceful' | 'quick', deadlineMs?: number): Promise<void> {
+  // The master gone: leave by the deadline also when a drain is already under way (no master is
+  // left to kill us at gracefulTimeout; a long request or stream would keep us for good).
+  if (deadlineMs) setTimeout(() => process.exit(0), deadlineMs).unref();
   if (stopping === 'quick' || (stopping === 'graceful' && kind === 'graceful')) return;
   stopping = kind;
-  if (deadlineMs) setTimeout(() => process.exit(0), deadlineMs).unref();
   if (!ready) process.exit(0); // nothing served yet: nothing to drain
   if (kind === 'quick') {
     await runHook(hooks, 'workerInt', log, {}, ctx!);

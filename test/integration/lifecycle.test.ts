@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CI_TIMEOUT, FIXTURES, ROOT, cleanup, freePort, get, isAlive, runCli, start, tmpDir, waitGone, writeConfig } from '../support/ldsup.js';
+import { waitUntil } from '../support/proc.js';
 
 afterEach(cleanup);
 
@@ -241,6 +242,29 @@ test('SIGKILL of the master: every worker exits by itself within 2 s, and the po
   const again = start([app('basic.mjs'), '-w', '1', '-b', `127.0.0.1:${port}`]);
   await again.ready();
   expect((await get(port, '/')).status).toBe(200);
+});
+
+test('SIGKILL of the master during a graceful stop: a worker still draining a long request exits by itself too', async () => {
+  const port = await freePort();
+  const l = start([app('basic.mjs'), '-w', '1', '-b', `127.0.0.1:${port}`]);
+  await l.ready();
+  const [worker] = l.bootedWorkers();
+  const slow = get(port, '/slow?ms=600000', { timeoutMs: 600_000 }).then(
+    () => 'answered',
+    () => 'cut',
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  // The worker's listen socket (inherited as fd 4): a draining worker closes its copy.
+  const listener = fs.readlinkSync(`/proc/${worker}/fd/4`);
+  expect(listener).toMatch(/^socket:/);
+  const holdsListener = () => fs.readdirSync(`/proc/${worker}/fd`).some((fd) => fs.readlinkSync(`/proc/${worker}/fd/${fd}`) === listener);
+  l.signal('SIGTERM'); // the worker starts draining: its request has ten minutes to go
+  await waitUntil('the worker to close its listen socket (draining)', () => !holdsListener());
+  process.kill(l.pid, 'SIGKILL');
+  await l.waitExit();
+  // No master is left to kill it at the graceful timeout: the worker must not wait for its client.
+  await waitGone(worker!, CI_TIMEOUT);
+  expect(await slow).toBe('cut');
 });
 
 test('a master killed with SIGKILL leaves its run directory behind; the next master removes it, and only it', async () => {
