@@ -15,7 +15,7 @@ import { LogSink } from './log.js';
  * access log).
  */
 const kSent = Symbol('ldsup.bodyBytes');
-type Counted = ServerResponse & { [kSent]?: number; _hasBody?: boolean; _header?: string | null };
+type Counted = ServerResponse & { [kSent]?: number; _header?: string | null };
 
 const byteSize = (chunk: unknown, encoding: unknown): number =>
   typeof chunk === 'string' ? Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : chunk instanceof Uint8Array ? chunk.byteLength : 0;
@@ -35,12 +35,18 @@ CountingResponse.prototype.end = function (this: Counted, chunk?: unknown, encod
 
 const CONTENT_LENGTH = headerPattern('content-length');
 
-/** Body bytes sent: counted (none for HEAD, 204, 304: Node drops those bodies), else the Content-Length sent. */
+/** Body bytes sent: counted (none where Node drops the body), else the Content-Length sent. */
 function bodyBytes(res: ServerResponse): number | undefined {
   const r = res as Counted;
-  if (r[kSent] !== undefined) return r._hasBody === false ? 0 : r[kSent];
+  if (r[kSent] !== undefined) return bodiless(res) ? 0 : r[kSent];
   const len = sentHeader(res, 'content-length', CONTENT_LENGTH);
   return len === undefined ? undefined : Number(len);
+}
+
+/** Responses whose body Node drops, whatever the app gave end(): HEAD, 1xx, 204, 304 (RFC 9110). */
+function bodiless(res: ServerResponse): boolean {
+  const status = res.statusCode;
+  return res.req?.method === 'HEAD' || status < 200 || status === 204 || status === 304;
 }
 
 function headerPattern(name: string): RegExp {

@@ -210,10 +210,10 @@ export interface Reply {
 }
 
 /** One HTTP GET on a new connection (no keep-alive), unless an agent is given. */
-export function get(port: number, urlPath = '/', opts: { agent?: http.Agent | false; host?: string; timeoutMs?: number; socketPath?: string } = {}): Promise<Reply> {
+export function get(port: number, urlPath = '/', opts: { agent?: http.Agent | false; host?: string; timeoutMs?: number; socketPath?: string; method?: string } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.get(
-      { host: opts.host ?? '127.0.0.1', port, path: urlPath, agent: opts.agent ?? false, socketPath: opts.socketPath, timeout: opts.timeoutMs ?? CI_TIMEOUT },
+      { host: opts.host ?? '127.0.0.1', port, path: urlPath, method: opts.method, agent: opts.agent ?? false, socketPath: opts.socketPath, timeout: opts.timeoutMs ?? CI_TIMEOUT },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
