@@ -273,6 +273,10 @@ process.on('disconnect', () => {
 });
 process.on('uncaughtException', (err) => {
   if (!ready) return bootFailed(err);
+  // The app wrote to a response (or another stream) it had ended: Node refused the write and
+  // emitted this on a stream nobody listens to. Nothing is left half-done, so it costs a log
+  // line, as a throw in a handler does, not the other requests in flight on this worker.
+  if ((err as NodeJS.ErrnoException).code === 'ERR_STREAM_WRITE_AFTER_END') return serving?.onAppError(err);
   log.error(`Unhandled exception in worker: ${oneLine(err)}`);
   if (err.stack) log.debug(err.stack);
   process.exit(1);
