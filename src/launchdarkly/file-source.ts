@@ -86,7 +86,8 @@ export class FileSource extends EventEmitter {
         this.log.error(`flags file ${this.file}: ${e.message}; keeping the last good flags`);
       } else if (!this.missingReported) {
         this.missingReported = true;
-        this.log.warning(`flags file ${this.file} does not exist; flags return their defaults until it is created`);
+        const meanwhile = this.data ? 'keeping the last good flags until it is created again' : 'flags return their defaults until it is created';
+        this.log.warning(`flags file ${this.file} does not exist; ${meanwhile}`);
       }
       if (!this.data) this.accept({ flags: {}, segments: {} }, null);
       return;

@@ -117,6 +117,18 @@ describe('FlagRelay with a flags file', () => {
     await waitFor(() => value('late') === true);
   });
 
+  it('a file deleted after a good load keeps the last good flags, and the warning says so', async () => {
+    writeJson({ flagValues: { a: 'good' } });
+    startRelay();
+    await waitFor(() => value('a') === 'good');
+    fs.rmSync(file);
+    await waitFor(() => log.at('warning').length === 1);
+    expect(log.at('warning')[0]).toBe(`flags file ${file} does not exist; keeping the last good flags until it is created again`);
+    expect(value('a')).toBe('good');
+    writeJson({ flagValues: { a: 'back' } });
+    await waitFor(() => value('a') === 'back');
+  });
+
   it('ignores other files in the directory', async () => {
     writeJson({ flagValues: { a: 1 } });
     startRelay();
