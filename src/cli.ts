@@ -176,12 +176,23 @@ async function check(app: string | undefined, given: Record<string, unknown>, pr
   }
 }
 
+/**
+ * `stop --timeout` / `reload --timeout`, checked before anything is sent: not a number, it was a
+ * NaN timer that fired at once (`reload` reported "no answer from the master within NaN s").
+ * Written as `-t` is (digits, an optional fraction). `reload` needs some time to wait.
+ */
+function timeoutFlag(value: unknown, positive: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  const n = typeof value === 'string' && /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : NaN;
+  if (!(positive ? n > 0 : n >= 0)) fail(`invalid value for --timeout: expected a number of seconds${positive ? ' > 0' : ''}, found "${value}"`, EXIT.USAGE);
+  return n;
+}
+
 async function stop(opts: Record<string, unknown>): Promise<void> {
-  const given = opts.timeout !== undefined ? Number(opts.timeout) : NaN;
-  if (opts.timeout !== undefined && !(given >= 0)) fail(`invalid value for --timeout: expected a number of seconds, found "${opts.timeout}"`, EXIT.USAGE);
+  const given = timeoutFlag(opts.timeout, false);
   const { pidfile, gracefulTimeout } = await pidfileOf(opts);
   // By default wait a little longer than the master's own graceful stop can take.
-  const timeout = Number.isNaN(given) ? gracefulTimeout + 10 : given;
+  const timeout = given ?? gracefulTimeout + 10;
   try {
     await stopMaster(pidfile, timeout, (m) => process.stderr.write(m + '\n'));
   } catch (err) {
@@ -264,7 +275,7 @@ target(program.command('reload'))
   .description('reload (HUP) and wait until the new workers are ready, or report why not')
   .option('--timeout <seconds>', 'how long to wait', '120')
   .action(async (opts: Record<string, unknown>) => {
-    const reply = await ask(opts, { cmd: 'reload' }, Number(opts.timeout) * 1000);
+    const reply = await ask(opts, { cmd: 'reload' }, timeoutFlag(opts.timeout, true)! * 1000);
     process.stderr.write(`ldsup: reloaded: generation ${reply.generation}, ${reply.workers} workers ready\n`);
   });
 

@@ -80,10 +80,11 @@ export function control(path: string, req: ControlRequest, timeoutMs: number): P
   return new Promise((resolve, reject) => {
     const sock = net.connect(path);
     let buf = '';
+    // Capped at setTimeout's limit (~24.8 days): beyond it Node fires the timer after 1 ms.
     const timer = setTimeout(() => {
       sock.destroy();
-      reject(new Error(`no answer from the master within ${Math.round(timeoutMs / 1000)} s`));
-    }, timeoutMs);
+      reject(new Error(`no answer from the master within ${timeoutMs / 1000} s`));
+    }, Math.min(timeoutMs, 2 ** 31 - 1));
     sock.setEncoding('utf8');
     sock.on('connect', () => sock.write(JSON.stringify(req) + '\n'));
     sock.on('data', (c: string) => (buf += c));

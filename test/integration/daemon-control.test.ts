@@ -206,11 +206,16 @@ test('ldsup reload returns once the new generation is ready: every pid is new wh
   const l = start([BASIC, '-w', '3', '-b', `127.0.0.1:${port}`, '-p', pidfile], { cwd: dir });
   await l.ready();
   const before = await settled(pidfile, 3);
+  // A --timeout that is no number of seconds is refused before anything is sent: no reload.
+  const bad = await runCli(['reload', '-p', pidfile, '--timeout', 'abc']);
+  expect([bad.code, bad.stderr]).toEqual([2, 'ldsup: error: invalid value for --timeout: expected a number of seconds > 0, found "abc"\n']);
+  const untouched = await control(pidfile, { cmd: 'status' });
+  expect([untouched.master.generation, untouched.workers.map((w) => w.pid)]).toEqual([0, before]);
   for (let round = 0; round < 2; round++) {
     const prev = (await control(pidfile, { cmd: 'status' })).workers.map((w) => w.pid);
-    const r = await runCli(['reload', '-p', pidfile]);
-    expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/reloaded: generation \d+, 3 workers ready/);
+    // The second round waits up to ~35 days: more than a timer holds (it fired at once).
+    const r = await runCli(['reload', '-p', pidfile, ...(round ? ['--timeout', '3000000'] : [])]);
+    expect([r.code, r.stderr]).toEqual([0, expect.stringMatching(/^ldsup: reloaded: generation \d+, 3 workers ready\n$/)]);
     // Checked at once, without waiting: the reply came after the new generation was up.
     const st = await control(pidfile, { cmd: 'status' });
     const now = st.workers.filter((w) => w.state === 'ready');
