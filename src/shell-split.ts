@@ -1,4 +1,9 @@
-/** Splits a command line the way a POSIX shell would (quotes and backslashes), for LDSUP_CMD_ARGS. */
+/**
+ * Splits LDSUP_CMD_ARGS into words as gunicorn splits GUNICORN_CMD_ARGS (Python's shlex.split):
+ * quotes and backslashes, nothing expanded. Inside double quotes a backslash escapes only `"` and
+ * `\` and is kept before anything else (`"a\d+"` is `a\d+`); outside quotes it escapes any
+ * character; none does anything inside single quotes.
+ */
 export function shellSplit(text: string): string[] {
   const out: string[] = [];
   let cur = '';
@@ -8,7 +13,7 @@ export function shellSplit(text: string): string[] {
     const ch = text[i]!;
     if (quote) {
       if (ch === quote) quote = null;
-      else if (ch === '\\' && quote === '"' && i + 1 < text.length) cur += text[++i];
+      else if (ch === '\\' && quote === '"' && (text[i + 1] === '"' || text[i + 1] === '\\')) cur += text[++i];
       else cur += ch;
     } else if (ch === '"' || ch === "'") {
       quote = ch;

@@ -310,6 +310,12 @@ describe('print-config', () => {
     expect(lines).toEqual(expect.arrayContaining(['workers = 4', 'timeout = 7', 'keepAlive = 8', 'gracefulTimeout = 30']));
   });
 
+  it('LDSUP_CMD_ARGS is split as gunicorn splits GUNICORN_CMD_ARGS: a backslash inside double quotes stays unless it escapes " or \\', async () => {
+    const r = await runCli(['print-config', BASIC], { cwd: tmpDir(), env: { LDSUP_CMD_ARGS: String.raw`-e "RE=a\d+" -e "Q=say \"hi\"" -e "B=\\"` } });
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout.split('\n')).toContain(`env = ${JSON.stringify({ RE: String.raw`a\d+`, Q: 'say "hi"', B: '\\' })}`);
+  });
+
   it('options before the subcommand count; after it they win (`ldsup -w 7 print-config -t 3`)', async () => {
     const r = await runCli(['-w', '7', '-t', '9', 'print-config', '-t', '3', BASIC], { cwd: tmpDir() });
     expect([r.code, r.stderr]).toEqual([0, '']);
