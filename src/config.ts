@@ -19,6 +19,7 @@ import { HOOK_NAMES, type Hooks, type ResolvedSettings } from './types.js';
 import { importEsm, importEsmFile, isEsmFile, strippingRejected, stripsWithoutWarning } from './esm-import.js';
 import { hasTypeStripping } from './runtime.js';
 import { createJiti } from './jiti.js';
+import { lookup } from './privileges.js';
 
 const SEARCH_PLACES = [
   'package.json',
@@ -295,6 +296,7 @@ export function mergeSettings(layers: Layer[], env: NodeJS.ProcessEnv, configFil
       if (raw === undefined) continue;
       const value = resolvePaths(def, parseOne(def, raw, layer), layer.baseDir);
       checkPath(def, value, layer, raw);
+      checkPrincipal(def, value, layer, raw);
       // The `launchdarkly` section merges key by key across layers; every other setting is replaced.
       out[def.key] = def.key === 'launchdarkly' ? { ...(out[def.key] as object), ...(value as object) } : value;
       from[def.key] = whereFrom(def, layer);
@@ -352,6 +354,19 @@ function checkPath(def: SettingDef, value: unknown, layer: Layer, raw: unknown):
   if (!detail) return;
   const expected = def.key === 'chdir' ? 'an existing directory' : 'the path of a file';
   throw new ConfigError(`invalid value for ${whereFrom(def, layer)}: ${expectedFound(new Invalid(expected, { detail }), raw)}`);
+}
+
+/**
+ * A `user` or `group` name must exist when the config is loaded, as in gunicorn ("No such user"):
+ * it was looked up only by the master once running, so `ldsup check` passed it and the start
+ * failed with "(--user)" even for a name from the config file. Numeric ids pass, as in gunicorn.
+ */
+function checkPrincipal(def: SettingDef, value: unknown, layer: Layer, raw: unknown): void {
+  if (typeof value !== 'string' || (def.key !== 'user' && def.key !== 'group')) return;
+  const [file, id] = def.key === 'user' ? (['/etc/passwd', 'uid'] as const) : (['/etc/group', 'gid'] as const);
+  if (lookup(file, value)) return;
+  const invalid = new Invalid(`a ${def.key} name from ${file} or a numeric ${id}`, { detail: `no such ${def.key}` });
+  throw new ConfigError(`invalid value for ${whereFrom(def, layer)}: ${expectedFound(invalid, raw)}`);
 }
 
 function resolvePaths(def: SettingDef, value: unknown, baseDir: string): unknown {

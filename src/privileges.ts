@@ -10,7 +10,7 @@ export interface Ids {
 }
 
 /** Looks a name up in /etc/passwd or /etc/group (field 2 is the id); numbers pass through. */
-function lookup(file: string, name: string | number): string[] | null {
+export function lookup(file: '/etc/passwd' | '/etc/group', name: string | number): string[] | null {
   let text = '';
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -32,13 +32,15 @@ export function resolveIds(user: string | number | null, group: string | number 
   let gid = process.getgid!();
   if (user !== null) {
     const pw = lookup('/etc/passwd', user);
-    if (!pw && typeof user === 'string') throw new Error(`unknown user "${user}" (--user)`);
+    // Names are checked when the config is loaded (config.ts), naming the key and file; this is
+    // a user removed since.
+    if (!pw && typeof user === 'string') throw new Error(`unknown user "${user}": not in /etc/passwd`);
     uid = pw ? Number(pw[2]) : (user as number);
     gid = pw ? Number(pw[3]) : gid;
   }
   if (group !== null) {
     const gr = lookup('/etc/group', group);
-    if (!gr && typeof group === 'string') throw new Error(`unknown group "${group}" (--group)`);
+    if (!gr && typeof group === 'string') throw new Error(`unknown group "${group}": not in /etc/group`);
     gid = gr ? Number(gr[2]) : (group as number);
   }
   return { uid, gid };

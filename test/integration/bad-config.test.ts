@@ -118,6 +118,28 @@ const CASES: Record<string, Case> = {
     code: 1,
     says: ['cannot open error log file logs/error.log (--error-logfile / errorLog): ENOENT: no such file or directory'],
   },
+  'user that does not exist (-u)': {
+    args: (c) => serve(c, '-u', 'ldsup-no-such-user', BASIC),
+    code: 1,
+    says: ['invalid value for --user (command line): expected a user name from /etc/passwd or a numeric uid, found "ldsup-no-such-user" (string): no such user'],
+  },
+  'user that does not exist (config)': {
+    args: withConfig("user: 'ldsup-no-such-user'"),
+    code: 1,
+    says: ['invalid value for "user" in $CFG: expected a user name from /etc/passwd or a numeric uid, found "ldsup-no-such-user" (string): no such user'],
+  },
+  'user that does not exist (check)': { args: () => ['check', '-u', 'ldsup-no-such-user', BASIC], code: 1, says: ['invalid value for --user (command line)', 'no such user'] },
+  'group that does not exist (config)': {
+    args: withConfig("group: 'ldsup-no-such-group'"),
+    code: 1,
+    says: ['invalid value for "group" in $CFG: expected a group name from /etc/group or a numeric gid, found "ldsup-no-such-group" (string): no such group'],
+  },
+  'group that does not exist (check, LDSUP_CMD_ARGS)': {
+    args: () => ['check', BASIC],
+    env: { LDSUP_CMD_ARGS: '-g ldsup-no-such-group' },
+    code: 1,
+    says: ['invalid value for --group (LDSUP_CMD_ARGS)', 'no such group'],
+  },
   'hook that is not a function': { args: withConfig("postFork: 'log it'"), code: 1, says: ['hook "postFork" in $CFG must be a function', 'found "log it" (string)'] },
   'syntax error (TS)': {
     args: (c) => ['-c', c.config(`export default {\n  workers: 2,\n  app: ,\n};\n`), '-p', c.pidfile],
