@@ -51,12 +51,27 @@ export class Pidfile {
     if (pid !== null) throw new PidfileError(`Already running on PID ${pid} (or pid file '${this.file}' is stale)`);
   }
 
-  /** Atomic write: a reader never sees an empty or half-written file. Mode 0644 (gunicorn). */
+  /**
+   * Atomic write: a reader never sees an empty or half-written file. Mode 0644 (gunicorn). A write
+   * or rename that fails (a full disk, an immutable pidfile, a read-only mount) removes the temp
+   * file, which was left beside the pidfile, and names the pidfile, not the temp file.
+   */
   write(pid = process.pid): void {
     this.check();
     const tmp = `${this.file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, `${pid}\n`, { mode: 0o644 });
-    fs.renameSync(tmp, this.file);
+    try {
+      fs.writeFileSync(tmp, `${pid}\n`, { mode: 0o644 });
+      fs.renameSync(tmp, this.file);
+    } catch (err) {
+      try {
+        fs.rmSync(tmp, { force: true });
+      } catch {
+        /* the directory itself refuses (append-only, read-only): the error below says enough */
+      }
+      // Node's message ends with the paths (", rename '<tmp>' -> '<pidfile>'"): the temp one is gone.
+      const why = (err as Error).message.replace(/, \w+ '.*$/s, '');
+      throw new PidfileError(`Can't write pidfile ${this.file}: ${why}`, { cause: err });
+    }
     this.pid = pid;
   }
 

@@ -2,7 +2,9 @@
  * The core lifecycle through the real CLI: start, serve from N workers, TERM/INT, pidfile,
  * `ldsup stop`, master SIGKILL, preload failures, app module kinds.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { CI_TIMEOUT, FIXTURES, ROOT, cleanup, freePort, get, isAlive, runCli, start, tmpDir, waitGone, writeConfig } from '../support/ldsup.js';
 import { waitUntil } from '../support/proc.js';
@@ -176,6 +178,46 @@ test('pidfile: written once listening, refused while live, replaced when stale, 
   const third = start([app('basic.mjs'), '-b', `127.0.0.1:${port2}`, '-p', pidfile]);
   await third.ready();
   expect(fs.readFileSync(pidfile, 'utf8')).toBe(`${third.pid}\n`);
+});
+
+/**
+ * Does `chattr +i` stop a rename over a file here? It does as root too (we run as root, where
+ * permission bits stop nothing), on ext4 with CAP_LINUX_IMMUTABLE.
+ */
+function immutableStopsRename(): boolean {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'ldsup-chattr-'));
+  const f = path.join(d, 'probe');
+  fs.writeFileSync(f, '');
+  fs.writeFileSync(`${f}.new`, '');
+  try {
+    if (spawnSync('chattr', ['+i', f]).status !== 0) return false;
+    try {
+      fs.renameSync(`${f}.new`, f);
+      return false;
+    } catch {
+      return true;
+    }
+  } finally {
+    spawnSync('chattr', ['-i', f]);
+    fs.rmSync(d, { recursive: true, force: true });
+  }
+}
+
+(immutableStopsRename() ? test : test.skip)('a pidfile that cannot be replaced (immutable: the rename fails): exit 1 naming it, no <pidfile>.<pid>.tmp left', async () => {
+  const dir = tmpDir();
+  const port = await freePort();
+  const pidfile = path.join(dir, 'ldsup.pid');
+  fs.writeFileSync(pidfile, 'stale\n'); // no live pid: to be replaced
+  spawnSync('chattr', ['+i', pidfile]);
+  try {
+    const r = await runCli([app('basic.mjs'), '-b', `127.0.0.1:${port}`, '-p', pidfile], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n').at(-1)).toBe(`ldsup: error: Can't write pidfile ${pidfile}: EPERM: operation not permitted`);
+    expect(fs.readdirSync(dir)).toEqual(['ldsup.pid']);
+    expect(fs.readFileSync(pidfile, 'utf8')).toBe('stale\n');
+  } finally {
+    spawnSync('chattr', ['-i', pidfile]);
+  }
 });
 
 test('a relative --chdir is taken from where ldsup was started, once: the app is loaded and served from there, and check and print-config agree', async () => {

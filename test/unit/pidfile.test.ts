@@ -113,6 +113,15 @@ describe('Pidfile', () => {
     expect(fs.readdirSync(dir)).toEqual(['app.pid']);
   });
 
+  it('a rename that fails removes the temp file and names the pidfile (mocked: EROFS)', () => {
+    const f = path.join(dir, 'app.pid');
+    jest.spyOn(fs, 'renameSync').mockImplementation(() => {
+      throw errno('EROFS');
+    });
+    expect(() => new Pidfile(f).write(777)).toThrow(`Can't write pidfile ${f}: EROFS`);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
   it('names the missing directory', () => {
     const f = path.join(dir, 'nope', 'app.pid');
     expect(() => new Pidfile(f).write()).toThrow(`${path.join(dir, 'nope')} doesn't exist. Can't create pidfile ${f}.`);
