@@ -15,16 +15,15 @@ const DEFAULT_PORT = 8000;
 
 /**
  * Parses one bind string; throws an Error whose message says what is wrong with it (short: the
- * caller reports the whole address next to it).
+ * caller reports the whole address next to it). A relative unix path is resolved against
+ * `baseDir`: settings pass `chdir`, where the socket is created.
  */
-export function parseAddress(raw: string): Address {
+export function parseAddress(raw: string, baseDir = process.cwd()): Address {
   const s = raw.trim();
   if (s.startsWith('unix:')) {
     const p = s.slice(s.startsWith('unix://') ? 7 : 5);
     if (!p) throw new Error(`no socket path after 'unix:'`);
-    const dir = path.dirname(path.resolve(p));
-    if (!fs.existsSync(dir)) throw new Error(`directory ${dir} does not exist`);
-    return { kind: 'unix', path: path.resolve(p) };
+    return { kind: 'unix', path: path.resolve(baseDir, p) };
   }
   if (s.startsWith('fd://')) {
     const n = s.slice(5);
@@ -59,6 +58,20 @@ export function parseAddress(raw: string): Address {
   }
   if (!/^[A-Za-z0-9.\-_:%]+$/.test(host)) throw new Error(`'${host}' is not a valid host`);
   return { kind: 'tcp', host, port };
+}
+
+/**
+ * `bind` (and the health and metrics binds) resolved where the master binds, after `chdir` (as
+ * gunicorn): a relative unix path becomes absolute under `chdir`, and its directory must exist.
+ * Checked against the directory ldsup was started in, a config with `chdir` was refused for a
+ * directory that did not matter, or passed `ldsup check` and failed once started.
+ */
+export function resolveBind(raw: string, chdir: string): string {
+  const a = parseAddress(raw, chdir);
+  if (a.kind !== 'unix') return raw;
+  const dir = path.dirname(a.path);
+  if (!fs.existsSync(dir)) throw new Error(`directory ${dir} does not exist`);
+  return formatAddress(a);
 }
 
 /**

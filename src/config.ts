@@ -305,6 +305,15 @@ export function mergeSettings(layers: Layer[], env: NodeJS.ProcessEnv, configFil
   }
   for (const err of badDefaults.values()) throw new ConfigError(`invalid value for environment variable ${err.at.key}: ${expectedFound(err, undefined)}`);
   const s = out as unknown as ResolvedSettings;
+  for (const def of SETTINGS) {
+    if (!def.resolve) continue;
+    try {
+      out[def.key] = def.resolve(out[def.key], s);
+    } catch (err) {
+      if (!(err instanceof Invalid)) throw err;
+      throw new ConfigError(`invalid value for ${from[def.key]}: ${expectedFound(err, out[def.key])}`);
+    }
+  }
   s.configFile = configFile;
   if (s.maxRequestsJitter > 0 && s.maxRequests === 0)
     throw new ConfigError(

@@ -4,7 +4,7 @@
  * `ldsup print-config` and the README's settings table. Precedence is applied in config.ts:
  * defaults < config file < LDSUP_CMD_ARGS < command line.
  */
-import { parseAddress } from './address.js';
+import { parseAddress, resolveBind } from './address.js';
 import { LEVELS } from './log.js';
 import type { ResolvedSettings } from './types.js';
 
@@ -60,6 +60,11 @@ export interface SettingDef {
    * line or LDSUP_CMD_ARGS (strings to parse); config-file values must already have the right type.
    */
   parse(value: unknown, fromText: boolean): unknown;
+  /**
+   * Runs once every layer is merged, on the parsed value, for what depends on other settings
+   * (a relative unix socket path lives under `chdir`). May throw Invalid.
+   */
+  resolve?(value: unknown, settings: ResolvedSettings): unknown;
 }
 
 const int =
@@ -90,6 +95,8 @@ const str = (v: unknown): string => {
 
 const optionalStr = (v: unknown): string | null => (v === null || v === undefined ? null : str(v));
 
+const ONE_ADDRESS = 'an address (HOST:PORT or unix:PATH)';
+
 /** One address, or none. */
 const optionalBind = (v: unknown): string | null => {
   if (v === null || v === undefined) return null;
@@ -97,10 +104,21 @@ const optionalBind = (v: unknown): string | null => {
   try {
     parseAddress(v);
   } catch (err) {
-    throw new Invalid(`an address (HOST:PORT or unix:PATH): ${(err as Error).message}`);
+    throw new Invalid(ONE_ADDRESS, { detail: (err as Error).message });
   }
   return v.trim();
 };
+
+/** A bind, once `chdir` is known (address.ts resolveBind); `expected` as its parser says it. */
+function resolved(spec: string, chdir: string, expected: string): string {
+  try {
+    return resolveBind(spec, chdir);
+  } catch (err) {
+    throw new Invalid(expected, { found: spec, detail: (err as Error).message });
+  }
+}
+
+const resolveOptionalBind = (v: unknown, s: ResolvedSettings): string | null => (v === null ? null : resolved(v as string, s.chdir, ONE_ADDRESS));
 
 /** A user or group: a name, or a numeric id (from text too). */
 const principal = (v: unknown, fromText: boolean): string | number | null => {
@@ -216,6 +234,7 @@ export const SETTINGS: readonly SettingDef[] = [
       return [`0.0.0.0:${port}`];
     },
     parse: bindList,
+    resolve: (v, s) => (v as string[]).map((a) => resolved(a, s.chdir, ADDRESS)),
   },
   {
     key: 'workers',
@@ -279,8 +298,8 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'maxMemory', flag: '--max-memory <MB>', doc: 'Recycle a worker (gracefully) whose RSS exceeds this many MB (0 = off).', default: () => 0, parse: int(0) },
   { key: 'user', flag: '-u, --user <user>', doc: 'Workers switch to this user (name or uid) after the sockets are bound; needs root.', default: () => null, parse: principal },
   { key: 'group', flag: '-g, --group <group>', doc: 'Workers switch to this group (name or gid) after the sockets are bound; needs root.', default: () => null, parse: principal },
-  { key: 'healthBind', flag: '--health-bind <address>', doc: 'Serve /healthz (liveness) and /readyz (readiness) here, from the master (off by default).', default: () => null, parse: optionalBind },
-  { key: 'metricsBind', flag: '--metrics-bind <address>', doc: 'Serve Prometheus /metrics here, from the master (off by default).', default: () => null, parse: optionalBind },
+  { key: 'healthBind', flag: '--health-bind <address>', doc: 'Serve /healthz (liveness) and /readyz (readiness) here, from the master (off by default).', default: () => null, parse: optionalBind, resolve: resolveOptionalBind },
+  { key: 'metricsBind', flag: '--metrics-bind <address>', doc: 'Serve Prometheus /metrics here, from the master (off by default).', default: () => null, parse: optionalBind, resolve: resolveOptionalBind },
   { key: 'readyRequiresFlags', flag: '--ready-requires-flags <bool>', doc: '/readyz waits for flag data too (default true).', default: () => true, parse: bool },
   { key: 'daemon', flag: '-D, --daemon', doc: 'Detach; return once the workers are ready (exit 0) or failed to boot (non-zero).', default: () => false, parse: bool },
   { key: 'limitRequestLine', flag: '--limit-request-line <bytes>', doc: 'Longest request line (414 beyond; 0 = unlimited up to the header limit).', default: () => 4094, parse: int(0, 65536) },

@@ -87,6 +87,34 @@ const CASES: Record<string, Case> = {
     code: 1,
     says: ['"bind" in $CFG', '"unix:$DIR/nope/app.sock"', 'directory $DIR/nope does not exist'],
   },
+  // A relative socket path is under chdir, where the socket is created (gunicorn binds after chdir), not beside the config.
+  'bind unix: relative, its directory missing under chdir': {
+    args: (c) => {
+      fs.mkdirSync(path.join(c.dir, 'srv'));
+      fs.mkdirSync(path.join(c.dir, 'run'));
+      return withConfig("chdir: './srv',\n  bind: 'unix:run/app.sock'")(c);
+    },
+    code: 1,
+    says: ['invalid value for "bind" in $CFG', 'found "unix:run/app.sock" (string): directory $DIR/srv/run does not exist'],
+  },
+  'bind unix: relative, its directory missing under chdir (check)': {
+    args: (c) => {
+      fs.mkdirSync(path.join(c.dir, 'srv'));
+      fs.mkdirSync(path.join(c.dir, 'run'));
+      return ['check', ...withConfig("chdir: './srv',\n  bind: 'unix:run/app.sock'")(c)];
+    },
+    code: 1,
+    says: ['invalid value for "bind" in $CFG', 'directory $DIR/srv/run does not exist'],
+  },
+  'healthBind unix: relative, its directory missing under chdir': {
+    args: (c) => {
+      fs.mkdirSync(path.join(c.dir, 'srv'));
+      fs.mkdirSync(path.join(c.dir, 'run'));
+      return withConfig("chdir: './srv',\n  healthBind: 'unix:run/health.sock'")(c);
+    },
+    code: 1,
+    says: ['invalid value for "healthBind" in $CFG: expected an address (HOST:PORT or unix:PATH), found "unix:run/health.sock" (string): directory $DIR/srv/run does not exist'],
+  },
   'chdir that does not exist': {
     args: withConfig("chdir: './nope'"),
     code: 1,

@@ -408,6 +408,27 @@ test('several binds, including a unix socket', async () => {
   expect(fs.existsSync(sock)).toBe(false);
 });
 
+test("a relative unix: bind is created under the config's chdir, as gunicorn binds after chdir; check and print-config say so", async () => {
+  const dir = tmpDir();
+  const srv = path.join(dir, 'srv');
+  fs.mkdirSync(path.join(srv, 'run'), { recursive: true }); // and no run/ beside the config
+  const sock = path.join(srv, 'run', 'app.sock');
+  writeConfig(dir, 'supervisor.config.mjs', `export default { app: ${JSON.stringify(app('basic.mjs'))}, chdir: './srv', bind: 'unix:run/app.sock' };\n`);
+
+  const printed = await runCli(['print-config'], { cwd: dir });
+  expect([printed.code, printed.stderr]).toEqual([0, '']);
+  expect(printed.stdout.split('\n')).toContain(`bind = ${JSON.stringify([`unix:${sock}`])}`);
+  const checked = await runCli(['check'], { cwd: dir });
+  expect([checked.code, checked.stderr]).toEqual([0, '']);
+
+  const l = start([], { cwd: dir });
+  await l.ready();
+  expect(l.output).toContain(`Listening at: unix:${sock} (${l.pid})`);
+  expect((await get(0, '/', { socketPath: sock })).status).toBe(200);
+  l.signal('SIGTERM');
+  expect(await l.waitExit()).toEqual({ code: 0, signal: null });
+});
+
 test('with every worker dead, connections wait in the backlog and are then served (none refused)', async () => {
   const port = await freePort();
   const l = start([app('basic.mjs'), '-w', '2', '-b', `127.0.0.1:${port}`]);

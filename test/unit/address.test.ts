@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { formatAddress, parseAddress, type Address } from '../../src/address.js';
+import { formatAddress, parseAddress, resolveBind, type Address } from '../../src/address.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ldsup-address-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -27,9 +27,27 @@ describe('parseAddress: the forms gunicorn accepts (test_util.py parse_address t
     expect(parseAddress(raw)).toEqual(expected);
   });
 
-  it('resolves a relative unix path against the cwd (unix://var/run/x.sock is relative, as in gunicorn)', () => {
+  it('resolves a relative unix path against the cwd, or the directory given (unix://var/run/x.sock is relative, as in gunicorn)', () => {
     expect(parseAddress('unix://rel.sock')).toEqual({ kind: 'unix', path: path.resolve('rel.sock') });
     expect(parseAddress('unix:rel.sock')).toEqual({ kind: 'unix', path: path.resolve('rel.sock') });
+    expect(parseAddress('unix:run/rel.sock', '/srv')).toEqual({ kind: 'unix', path: '/srv/run/rel.sock' });
+    expect(parseAddress(`unix:${tmp}/a.sock`, '/srv')).toEqual({ kind: 'unix', path: `${tmp}/a.sock` });
+  });
+});
+
+describe('resolveBind: where the master binds, under chdir', () => {
+  it('makes a relative unix path absolute under chdir; other forms stay as given', () => {
+    fs.mkdirSync(path.join(tmp, 'srv', 'run'), { recursive: true });
+    expect(resolveBind('unix:run/x.sock', path.join(tmp, 'srv'))).toBe(`unix:${tmp}/srv/run/x.sock`);
+    expect(resolveBind(`unix://${tmp}/x.sock`, '/nowhere')).toBe(`unix:${tmp}/x.sock`);
+    expect(resolveBind('127.0.0.1:9000', '/nowhere')).toBe('127.0.0.1:9000');
+    expect(resolveBind('fd://3', '/nowhere')).toBe('fd://3');
+  });
+
+  it("refuses a socket whose directory does not exist (under chdir, not the cwd)", () => {
+    expect(() => resolveBind('unix:/no/such/dir/x.sock', tmp)).toThrow(/^directory \/no\/such\/dir does not exist$/);
+    fs.mkdirSync(path.join(tmp, 'elsewhere'));
+    expect(() => resolveBind('unix:srv/x.sock', path.join(tmp, 'elsewhere'))).toThrow(`directory ${tmp}/elsewhere/srv does not exist`);
   });
 });
 
@@ -48,7 +66,6 @@ describe('parseAddress: bad input says what is wrong', () => {
     ['fd://x', /^'x' is not a valid file descriptor$/],
     ['fd://', /^'' is not a valid file descriptor$/],
     ['unix:', /^no socket path after 'unix:'$/],
-    ['unix:/no/such/dir/x.sock', /^directory \/no\/such\/dir does not exist$/],
     ['http://127.0.0.1:80', /^unsupported scheme 'http:\/\/'/],
     ['bad host:80', /^'bad host' is not a valid host$/],
   ])('%j', (raw, message) => {

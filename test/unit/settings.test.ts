@@ -158,11 +158,17 @@ describe('validators', () => {
     [['127.0.0.1:1', 8000], 8000, ''],
     ['a:1:2', 'a:1:2', "too many ':'"],
     ['127.0.0.1:70000', '127.0.0.1:70000', 'port 70000 is out of range (0-65535)'],
-    ['unix:/no/such/dir/s.sock', 'unix:/no/such/dir/s.sock', 'directory /no/such/dir does not exist'],
   ])('bind %j: points at the bad address %j and says why', (value, found, detail) => {
     const err = invalid(() => def('bind').parse(value, false));
     expect(err.at.found).toEqual(found);
     expect(err.at.detail ?? '').toContain(detail);
+  });
+
+  it('bind, once merged: a unix socket in a directory missing under chdir points at that address', () => {
+    const settings = { chdir: '/' } as Parameters<NonNullable<SettingDef['resolve']>>[1];
+    expect(def('bind').resolve!(['127.0.0.1:1', 'unix:tmp/s.sock'], settings)).toEqual(['127.0.0.1:1', 'unix:/tmp/s.sock']);
+    const err = invalid(() => def('bind').resolve!(['127.0.0.1:1', 'unix:no/such/dir/s.sock'], settings));
+    expect([err.at.found, err.at.detail]).toEqual(['unix:no/such/dir/s.sock', 'directory /no/such/dir does not exist']);
   });
 });
 
