@@ -32,6 +32,53 @@ export type ArbiterEvent =
 
 export const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const;
 export type SignalName = (typeof SIGNALS)[number];
+/** The signals that stop the master. */
+export const STOP_SIGNALS: readonly SignalName[] = ['SIGTERM', 'SIGINT', 'SIGQUIT'];
+
+/**
+ * Where signals and control requests wait until the loop takes them. The master creates it
+ * before it does anything, so that what comes while it starts is queued for the loop instead of
+ * getting the default action: HUP, USR2 and TERM kill a process, USR1 opens Node's debugger,
+ * TTIN and TTOU stop it (or are dropped, in an orphaned process group). `ldsup stop` right after
+ * the pidfile appears is then a graceful stop.
+ */
+export class Inbox {
+  private pending: ArbiterEvent[] = [];
+  private sink: ((e: ArbiterEvent) => void) | null = null;
+  private readonly handlers = new Map<SignalName, () => void>();
+
+  /** Queues these signals from now on. */
+  catch(signals: readonly SignalName[]): void {
+    for (const sig of signals) {
+      if (this.handlers.has(sig)) continue;
+      const h = () => this.push({ kind: 'signal', name: sig });
+      this.handlers.set(sig, h);
+      process.on(sig, h);
+    }
+  }
+
+  push(e: ArbiterEvent): void {
+    if (this.sink) this.sink(e);
+    else this.pending.push(e);
+  }
+
+  /** For the control socket: queue the request and resolve with the handler's reply. */
+  request(req: ControlRequest): Promise<ControlReply> {
+    return new Promise((reply) => this.push({ kind: 'control', req, reply }));
+  }
+
+  /** The loop takes over: returns what is queued so far; what comes later goes to `sink`. */
+  attach(sink: (e: ArbiterEvent) => void): ArbiterEvent[] {
+    this.sink = sink;
+    return this.pending.splice(0);
+  }
+
+  /** Signals get their default action again. */
+  release(): void {
+    for (const [sig, h] of this.handlers) process.off(sig, h);
+    this.handlers.clear();
+  }
+}
 
 /** The retire reason of a worker killed for not booting within `timeout`: a boot failure. */
 const BOOT_TIMEOUT = 'boot timeout';
@@ -51,6 +98,8 @@ export interface ArbiterDeps {
   pidfile: Pidfile | null;
   /** Private (0700) directory for this master's runtime files. */
   runDir: string;
+  /** Signals and control requests, queued since the master started. */
+  inbox: Inbox;
   /** Set when this master was started by an old one's USR2. */
   parentPid?: number;
   /** Re-reads the configuration (and re-runs preload) for HUP; throws a one-line error if invalid. */
@@ -96,7 +145,6 @@ export class Arbiter {
   private readonly keptSettling = new Settling();
   private balanceTimer: NodeJS.Timeout | null = null;
   readonly server: ServerInfo;
-  private readonly signalHandlers = new Map<string, () => void>();
 
   constructor(private readonly deps: ArbiterDeps) {
     this.settings = deps.settings;
@@ -127,21 +175,16 @@ export class Arbiter {
     this.wake?.();
   }
 
-  /** For the control socket: queue the request and resolve with the handler's reply. */
-  request(req: ControlRequest): Promise<ControlReply> {
-    return new Promise((reply) => this.enqueue({ kind: 'control', req, reply }));
-  }
-
   /** Runs until stopped; resolves with the exit status. */
   async run(): Promise<number> {
-    for (const sig of SIGNALS) {
-      const h = () => this.enqueue({ kind: 'signal', name: sig });
-      this.signalHandlers.set(sig, h);
-      process.on(sig, h);
-    }
+    this.deps.inbox.catch(SIGNALS);
+    this.queue.push(...this.deps.inbox.attach((e) => this.enqueue(e)));
     try {
       // The first nworkersChanged(n, null) already ran in master.ts, before onStarting (gunicorn's setup()).
       this.numWorkers = this.settings.workers;
+      // What came while the master started goes first: a TERM stops it before it starts workers
+      // it would only have to stop, a TTIN counts for the first workers.
+      await this.dispatchAll(this.takeEvents());
       // Reconcile first (the first workers are spawned at once, not after a tick), then sleep
       // until an event or the next tick, then handle what came in.
       for (;;) {
@@ -693,7 +736,7 @@ export class Arbiter {
     this.deps.onHalt?.(reason, status);
     this.deps.pidfile?.unlink();
     await runHook(this.hooks, 'onExit', this.log, {}, this.server);
-    for (const [sig, h] of this.signalHandlers) process.off(sig, h);
+    this.deps.inbox.release();
     return status;
   }
 }

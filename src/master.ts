@@ -5,9 +5,11 @@
  * control socket → workers → whenReady.
  * Every failure before the first worker exists is one clear line and exit 1, with nothing left
  * behind (no socket, no pidfile, no worker).
+ * Signals are queued from the start (the loop handles them once it runs); TERM, INT and QUIT only
+ * once the master is about to bind: before, they end it at once, as nothing of it exists outside.
  */
 import fs from 'node:fs';
-import { Arbiter } from './arbiter.js';
+import { Arbiter, Inbox, SIGNALS, STOP_SIGNALS } from './arbiter.js';
 import { ControlServer, controlPath } from './control.js';
 import { HaltError, oneLine } from './errors.js';
 import { runHook } from './hooks.js';
@@ -61,6 +63,11 @@ export async function preloadApp(settings: ResolvedSettings, hooks: Hooks, log: 
 export async function runMaster(opts: MasterOptions): Promise<number> {
   const { settings, hooks, log } = opts;
   if (!settings.app) throw new StartError('No application module specified (give [app] or set "app" in the config).');
+  // Signals are queued for the loop from here on (none gets its default action), but for TERM,
+  // INT and QUIT: until the master binds, nothing of it exists outside the process, and they
+  // end it at once (a slow flag download or preload is not waited for).
+  const inbox = new Inbox();
+  inbox.catch(SIGNALS.filter((s) => !STOP_SIGNALS.includes(s)));
   const fromUsr2 = inherited(process.env);
   const systemdFds = listenFds();
   const systemd = new Notifier(log);
@@ -68,7 +75,7 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
   const relay = new FlagRelay(resolveLaunchDarklySettings(settings.launchdarkly), log);
   let listeners: Listener[] = [];
   let pidfile: Pidfile | null = null;
-  const control = new ControlServer((req) => arbiter!.request(req));
+  const control = new ControlServer((req) => inbox.request(req));
   let arbiter: Arbiter | null = null;
   let endpoints: Endpoints | null = null;
   // Metrics are created before the arbiter (it counts into them) and read its state lazily.
@@ -80,7 +87,7 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
     workers: () => [...arbiter!.workers.values()],
     flags: () => relay.status(),
   };
-  const runDir = createRunDir(); // timeout stacks (run-dir.ts)
+  let runDir: string | null = null;
   try {
     relay.start();
     // Workers start with the flag data already there: wait for the first full set (offline: the
@@ -90,7 +97,6 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
     if (outcome === 'failed' && ld.failOnAuthError) throw new StartError(relay.status().lastError ?? 'LaunchDarkly rejected the SDK key');
     if (outcome === 'timeout') log.warning(`No flag data from LaunchDarkly after ${ld.startWait} s; workers start with flag defaults and get the data when it arrives`);
     const ids = resolveIds(settings.user, settings.group);
-    if (ids) fs.chownSync(runDir, ids.uid, ids.gid); // workers write timeout stacks there
     // gunicorn's setup(): the wanted count is set (hook with old = null) before preload and onStarting.
     const early = { pid: process.pid, settings, log, workers: () => [] };
     await runHook(hooks, 'nworkersChanged', log, {}, early, settings.workers, null);
@@ -110,6 +116,11 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
       pidfile.check();
     }
     await runHook(hooks, 'onStarting', log, { critical: true }, early);
+    // From here on the master leaves files behind (sockets, pidfile, run directory): a stop
+    // waits for the loop, which removes them. `ldsup stop` once the pidfile is there is graceful.
+    inbox.catch(STOP_SIGNALS);
+    runDir = createRunDir(); // timeout stacks (run-dir.ts)
+    if (ids) fs.chownSync(runDir, ids.uid, ids.gid); // workers write timeout stacks there
     if (fromUsr2) listeners = fromUsr2.fds.map((fd, i) => adopt(settings.bind[i] ?? `fd://${fd}`, fd));
     else if (systemdFds.length > 0) {
       log.info(`Using ${systemdFds.length} socket(s) from systemd (socket activation)`);
@@ -134,6 +145,7 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
       preload,
       pidfile,
       runDir,
+      inbox,
       parentPid: fromUsr2?.parentPid,
       onHalt: opts.onHalt,
       onReady: () => {
@@ -169,7 +181,7 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
   } finally {
     await endpoints?.close();
     await control.close();
-    fs.rmSync(runDir, { recursive: true, force: true });
+    if (runDir) fs.rmSync(runDir, { recursive: true, force: true });
   }
 }
 

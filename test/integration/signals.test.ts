@@ -148,3 +148,102 @@ test('after a crash loop is over, a later single crash is the first in a row aga
   expect(l.output.slice(l.output.indexOf('crash once'))).not.toMatch(/Workers are crashing at start-up/);
   expect(count(l.output, /Workers are crashing at start-up/g)).toBe(warned);
 });
+
+/**
+ * Signals at the edges of the master's life. `hold-master.cjs` stops the master at one point,
+ * blocked (no JavaScript runs), until the test removes its gate file: what a slow require or a
+ * busy moment does, made certain.
+ */
+const HOLD = path.join(FIXTURES, 'hold-master.cjs');
+
+function holdAt(dir: string, at: string): { gate: string; held: string; env: NodeJS.ProcessEnv } {
+  const gate = path.join(dir, 'gate');
+  fs.writeFileSync(gate, '');
+  const env = { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${JSON.stringify(HOLD)}`, LDSUP_TEST_HOLD_GATE: gate, LDSUP_TEST_HOLD_AT: at };
+  return { gate, held: `${gate}.held`, env };
+}
+
+/** A config whose onStarting hook waits (its event loop turning) while `<dir>/gate` exists. */
+function slowStartConfig(dir: string, port: number, pidfile: string): { cfg: string; gate: string; held: string } {
+  const gate = path.join(dir, 'gate');
+  const held = `${gate}.held`;
+  fs.writeFileSync(gate, '');
+  const cfg = path.join(dir, 'supervisor.config.mjs');
+  fs.writeFileSync(
+    cfg,
+    `import fs from 'node:fs';
+export default {
+  app: ${JSON.stringify(BASIC)},
+  bind: '127.0.0.1:${port}',
+  workers: 1,
+  pidfile: ${JSON.stringify(pidfile)},
+  onStarting: async () => {
+    fs.writeFileSync(${JSON.stringify(held)}, '');
+    while (fs.existsSync(${JSON.stringify(gate)})) await new Promise((r) => setTimeout(r, 20));
+  },
+};
+`,
+  );
+  return { cfg, gate, held };
+}
+
+test('ldsup stop as soon as the pidfile is there, the master still starting (metrics on): a graceful stop, exit 0, pidfile and control socket removed', async () => {
+  const dir = tmpDir('ldsup-early-');
+  const port = await freePort();
+  const metrics = await freePort();
+  const pidfile = path.join(dir, 'ldsup.pid');
+  // Held where it loads prom-client: after the pidfile is written, before the loop runs.
+  const h = holdAt(dir, 'require:prom-client');
+  const l = start([BASIC, '-w', '1', '-b', `127.0.0.1:${port}`, '--metrics-bind', `127.0.0.1:${metrics}`, '-p', pidfile], { cwd: dir, env: h.env });
+  try {
+    await waitUntil(`the master held with its pidfile written; output:\n${l.output}`, () => fs.existsSync(h.held) && fs.existsSync(pidfile));
+    const stop = start(['stop', '-p', pidfile]);
+    await stop.waitFor(/Sent TERM to ldsup master/);
+    fs.rmSync(h.gate);
+    expect(await l.waitExit()).toEqual({ code: 0, signal: null });
+    expect((await stop.waitExit()).code).toBe(0);
+    expect(l.output).toContain('Shutting down: Master');
+    for (const pid of l.bootedWorkers()) expect(isAlive(pid)).toBe(false);
+    expect(fs.existsSync(pidfile)).toBe(false);
+    expect(fs.existsSync(`${pidfile}.sock`)).toBe(false);
+  } finally {
+    fs.rmSync(h.gate, { force: true });
+  }
+});
+
+test('USR1 and TTIN while the master starts (onStarting still running): queued, not fatal nor stopping it; handled once it runs', async () => {
+  const dir = tmpDir('ldsup-early-');
+  const port = await freePort();
+  const pidfile = path.join(dir, 'ldsup.pid');
+  const s = slowStartConfig(dir, port, pidfile);
+  const l = start(['-c', s.cfg], { cwd: dir });
+  await waitUntil(`onStarting running; output:\n${l.output}`, () => fs.existsSync(s.held));
+  l.signal('SIGUSR1');
+  l.signal('SIGTTIN');
+  fs.rmSync(s.gate);
+  await l.waitFor(/Ready: 2 workers serving/);
+  expect(l.output).toContain('Handling signal: usr1');
+  expect(l.output).toContain('Handling signal: ttin');
+  expect((await get(port, '/')).status).toBe(200);
+  l.signal('SIGTERM');
+  expect(await l.waitExit()).toEqual({ code: 0, signal: null });
+});
+
+test('TERM while the master starts, before it has bound anything: it ends at once and leaves no file behind (no pidfile, no socket, no run directory)', async () => {
+  const dir = tmpDir('ldsup-early-');
+  const tmp = tmpDir('ldsup-early-tmp-');
+  const port = await freePort();
+  const pidfile = path.join(dir, 'ldsup.pid');
+  const s = slowStartConfig(dir, port, pidfile);
+  const l = start(['-c', s.cfg], { cwd: dir, env: { TMPDIR: tmp } });
+  try {
+    await waitUntil(`onStarting running; output:\n${l.output}`, () => fs.existsSync(s.held));
+    l.signal('SIGTERM');
+    expect(await l.waitExit()).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(fs.existsSync(pidfile)).toBe(false);
+    expect(fs.existsSync(`${pidfile}.sock`)).toBe(false);
+    expect(fs.readdirSync(tmp).filter((f) => f.startsWith(`ldsup-${l.pid}-`))).toEqual([]);
+  } finally {
+    fs.rmSync(s.gate, { force: true });
+  }
+});
