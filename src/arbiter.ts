@@ -40,20 +40,19 @@ export const STOP_SIGNALS: readonly SignalName[] = ['SIGTERM', 'SIGINT', 'SIGQUI
  * before it does anything, so that what comes while it starts is queued for the loop instead of
  * getting the default action: HUP, USR2 and TERM kill a process, USR1 opens Node's debugger,
  * TTIN and TTOU stop it (or are dropped, in an orphaned process group). `ldsup stop` right after
- * the pidfile appears is then a graceful stop.
+ * the pidfile appears is then a graceful stop. Its handlers stay until the process exits.
  */
 export class Inbox {
   private pending: ArbiterEvent[] = [];
   private sink: ((e: ArbiterEvent) => void) | null = null;
-  private readonly handlers = new Map<SignalName, () => void>();
+  private readonly caught = new Set<SignalName>();
 
   /** Queues these signals from now on. */
   catch(signals: readonly SignalName[]): void {
     for (const sig of signals) {
-      if (this.handlers.has(sig)) continue;
-      const h = () => this.push({ kind: 'signal', name: sig });
-      this.handlers.set(sig, h);
-      process.on(sig, h);
+      if (this.caught.has(sig)) continue;
+      this.caught.add(sig);
+      process.on(sig, () => this.push({ kind: 'signal', name: sig }));
     }
   }
 
@@ -71,12 +70,6 @@ export class Inbox {
   attach(sink: (e: ArbiterEvent) => void): ArbiterEvent[] {
     this.sink = sink;
     return this.pending.splice(0);
-  }
-
-  /** Signals get their default action again. */
-  release(): void {
-    for (const [sig, h] of this.handlers) process.off(sig, h);
-    this.handlers.clear();
   }
 }
 
@@ -736,7 +729,9 @@ export class Arbiter {
     this.deps.onHalt?.(reason, status);
     this.deps.pidfile?.unlink();
     await runHook(this.hooks, 'onExit', this.log, {}, this.server);
-    this.deps.inbox.release();
+    // The signals stay caught (queued, never handled) until the process exits: the master still
+    // closes its endpoints and control socket and removes its run directory, and a second TERM
+    // then must not turn a clean exit 0 into a death by signal with those files left behind.
     return status;
   }
 }

@@ -247,3 +247,22 @@ test('TERM while the master starts, before it has bound anything: it ends at onc
     fs.rmSync(s.gate, { force: true });
   }
 });
+
+test('a second TERM while the stopped master exits (held at its exit): still exit 0, not killed by the signal', async () => {
+  const dir = tmpDir('ldsup-late-');
+  const port = await freePort();
+  const pidfile = path.join(dir, 'ldsup.pid');
+  const h = holdAt(dir, 'exit');
+  const l = start([BASIC, '-w', '1', '-b', `127.0.0.1:${port}`, '-p', pidfile], { cwd: dir, env: h.env });
+  try {
+    await l.ready();
+    l.signal('SIGTERM');
+    await waitUntil(`the master held at its exit; output:\n${l.output}`, () => fs.existsSync(h.held));
+    expect(l.output).toContain('Shutting down: Master');
+    l.signal('SIGTERM');
+    fs.rmSync(h.gate);
+    expect(await l.waitExit()).toEqual({ code: 0, signal: null });
+  } finally {
+    fs.rmSync(h.gate, { force: true });
+  }
+});
