@@ -9,12 +9,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { Backoff } from './backoff.js';
 import { Settling, SHED_COOLDOWN_MS, shedPlan } from './balance.js';
-import type { ControlReply, ControlRequest } from './control.js';
+import { controlPath, type ControlReply, type ControlRequest } from './control.js';
 import { EXIT, HaltError, oneLine } from './errors.js';
 import { runHook } from './hooks.js';
 import type { FlagRelay } from './launchdarkly/relay.js';
 import type { Logger } from './log.js';
-import type { Pidfile } from './pidfile.js';
+import { Pidfile } from './pidfile.js';
 import type { FromWorker } from './protocol.js';
 import { spawnNewMaster } from './reexec.js';
 import { closeListeners, createListeners, describeListeners, type Listener } from './sockets.js';
@@ -89,6 +89,8 @@ export interface ArbiterDeps {
   relay: FlagRelay;
   preload: unknown;
   pidfile: Pidfile | null;
+  /** The control socket, which lives beside the pidfile (`<pidfile>.sock`) and moves with it. */
+  control?: { listen(path: string): Promise<void>; close(): Promise<void> };
   /** Private (0700) directory for this master's runtime files. */
   runDir: string;
   /** Signals and control requests, queued since the master started. */
@@ -99,8 +101,6 @@ export interface ArbiterDeps {
   reload?(): Promise<{ settings: ResolvedSettings; hooks: Hooks; preload: unknown }>;
   /** Called once, when the first workers are all ready (daemon readiness, systemd). */
   onReady?(): void;
-  /** Called when a USR2 child has taken over (pidfile renamed). */
-  onPromoted?(): Promise<void>;
   /** Called as the master halts, with why (daemon mode reports a boot failure's reason). */
   onHalt?(reason: string | null, status: number): void;
   /** Reaps orphaned zombies when the master is PID 1 (no-op otherwise). */
@@ -136,6 +136,8 @@ export class Arbiter {
   private readonly backoff = new Backoff();
   /** Keep-alive balance: whether the total count has settled, and a wake-up for when it will have. */
   private readonly keptSettling = new Settling();
+  /** Where the pidfile is now: it follows the `pidfile` setting (HUP) and loses its .2 (promotion). */
+  private pidfile: Pidfile | null;
   private balanceTimer: NodeJS.Timeout | null = null;
   readonly server: ServerInfo;
 
@@ -146,6 +148,7 @@ export class Arbiter {
     this.listeners = deps.listeners;
     this.preload = deps.preload;
     this.parentPid = deps.parentPid ?? 0;
+    this.pidfile = deps.pidfile;
     const self = this;
     this.server = {
       pid: process.pid,
@@ -196,7 +199,7 @@ export class Arbiter {
       this.log.error(`Unhandled exception in main loop: ${oneLine(err)}`);
       if (err instanceof Error && err.stack) this.log.debug(err.stack);
       await this.stop(false);
-      this.deps.pidfile?.unlink();
+      this.pidfile?.unlink();
       return EXIT.CRASH;
     }
   }
@@ -313,12 +316,8 @@ export class Arbiter {
     this.generation++;
     await this.setNumWorkers(this.settings.workers);
     await runHook(this.hooks, 'onReload', this.log, {}, this.server);
-    try {
-      this.deps.pidfile?.write();
-    } catch (err) {
-      // The reload itself is done; a pidfile that cannot be rewritten must not stop the server.
-      this.log.error(`Cannot rewrite the pidfile after the reload: ${oneLine(err)}`);
-    }
+    // The reload itself is done; a pidfile that cannot be written must not stop the server.
+    await this.placePidfile('the reload');
     return this.generation;
   }
 
@@ -377,7 +376,51 @@ export class Arbiter {
     if (!this.parentPid || process.ppid === this.parentPid) return;
     this.parentPid = 0;
     this.log.info('Master has been promoted.');
-    await this.deps.onPromoted?.();
+    // This master is the only one left now: a pidfile problem must not take it down.
+    await this.placePidfile('the promotion');
+  }
+
+  /**
+   * Puts the pidfile where the settings say (`<pidfile>.2` while the old master of a USR2 is
+   * there), after HUP and at a USR2 promotion. As gunicorn's reload: the file is written anew,
+   * and if `pidfile` changed, the new file written and the old one removed (a `pidfile` taken out
+   * of the config removes it). The control socket goes with it, and first: whoever sees the
+   * pidfile can talk to the master at once. A file that cannot be written is logged, and the
+   * master keeps the one it had.
+   */
+  private async placePidfile(after: string): Promise<void> {
+    const want = this.settings.pidfile && (this.parentPid ? `${this.settings.pidfile}.2` : this.settings.pidfile);
+    const current = this.pidfile;
+    if (!want) {
+      if (!current) return;
+      await this.deps.control?.close();
+      current.unlink();
+      this.pidfile = null;
+      return this.log.info(`Pidfile removed: ${current.file} (no pidfile in the settings now)`);
+    }
+    if (current?.file === want) {
+      try {
+        current.write();
+      } catch (err) {
+        this.log.error(`Cannot rewrite the pidfile after ${after}: ${oneLine(err)}`);
+      }
+      return;
+    }
+    const next = new Pidfile(want);
+    let socketMoved = false;
+    try {
+      next.check(); // the directory exists, no other live master holds it
+      socketMoved = true;
+      await this.deps.control?.listen(controlPath(want));
+      if (current) current.rename(want);
+      else next.write();
+    } catch (err) {
+      this.log.error(`Cannot move the pidfile to ${want} after ${after}: ${oneLine(err)}${current ? `; it stays at ${current.file}` : ''}`);
+      if (socketMoved) await (current ? this.deps.control?.listen(controlPath(current.file)) : this.deps.control?.close())?.catch((e) => this.log.error(`control socket: ${oneLine(e)}`));
+      return;
+    }
+    this.log.info(current ? `Pidfile moved to ${want}` : `Pidfile written: ${want}`);
+    this.pidfile = current ?? next;
   }
 
   // ---- control requests ------------------------------------------------------------------
@@ -727,7 +770,7 @@ export class Arbiter {
     say('Shutting down: Master');
     if (reason) say(`Reason: ${reason}`);
     this.deps.onHalt?.(reason, status);
-    this.deps.pidfile?.unlink();
+    this.pidfile?.unlink();
     await runHook(this.hooks, 'onExit', this.log, {}, this.server);
     // The signals stay caught (queued, never handled) until the process exits: the master still
     // closes its endpoints and control socket and removes its run directory, and a second TERM

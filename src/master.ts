@@ -144,6 +144,7 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
       relay,
       preload,
       pidfile,
+      control,
       runDir,
       inbox,
       parentPid: fromUsr2?.parentPid,
@@ -155,17 +156,6 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
       },
       systemd,
       reload: opts.reloadConfig && (() => reload(opts.reloadConfig!, settings.launchdarkly, log)),
-      onPromoted: async () => {
-        if (!pidfile || !settings.pidfile) return;
-        // Control socket first: whoever sees the renamed pidfile can talk to this master at once.
-        await control.listen(controlPath(settings.pidfile)).catch((err) => log.error(`control socket: ${oneLine(err)}`));
-        try {
-          pidfile.rename(settings.pidfile);
-        } catch (err) {
-          // This master is the only one left now: a pidfile problem must not take it down.
-          log.error(`Cannot move the pidfile to ${settings.pidfile} after the promotion: ${oneLine(err)}`);
-        }
-      },
     });
     if (obs) {
       endpoints = new obs.Endpoints(observed, metrics, { healthBind: settings.healthBind, metricsBind: settings.metricsBind, readyRequiresFlags: settings.readyRequiresFlags }, log);

@@ -260,6 +260,61 @@ test('HUP after the pidfile directory was removed: the reload completes, the err
   expect(l.output).not.toContain('Unhandled exception');
 });
 
+test('HUP with another pidfile in the config: the master moves to it and its control socket with it (old ones removed), as gunicorn; ldsup status and stop -c find it', async () => {
+  const s = await site(1);
+  const moved = path.join(s.dir, 'run', 'ldsup.pid');
+  fs.mkdirSync(path.dirname(moved));
+  const l = start(['-c', s.cfg]);
+  await l.ready();
+  expect(fs.readFileSync(s.pidfile, 'utf8')).toBe(`${l.pid}\n`);
+  fs.writeFileSync(s.cfg, s.configText.replace(JSON.stringify(s.pidfile), JSON.stringify(moved)));
+  l.signal('SIGHUP');
+  // The pidfile is handled before the new generation is started.
+  await waitUntil(`a worker of the new generation; output:\n${l.output}`, () => l.bootedWorkers().length === 2);
+  expect(fs.readFileSync(moved, 'utf8')).toBe(`${l.pid}\n`);
+  expect(fs.existsSync(s.pidfile)).toBe(false);
+  expect(fs.existsSync(`${s.pidfile}.sock`)).toBe(false);
+  expect((await control(moved, { cmd: 'status' })).master.pid).toBe(l.pid);
+  const status = await runCli(['status', '-c', s.cfg, '--json']);
+  expect(status.code).toBe(0);
+  expect(JSON.parse(status.stdout).master.pid).toBe(l.pid);
+  const stop = await runCli(['stop', '-c', s.cfg]);
+  expect(stop.code).toBe(0);
+  expect(await l.waitExit()).toEqual({ code: 0, signal: null });
+  expect(fs.existsSync(moved)).toBe(false);
+  expect(fs.existsSync(`${moved}.sock`)).toBe(false);
+});
+
+test('HUP with a new pidfile that cannot be written (no such directory): logged, the master keeps its pidfile and control socket', async () => {
+  const s = await site(1);
+  const l = start(['-c', s.cfg]);
+  await l.ready();
+  const nowhere = path.join(s.dir, 'missing', 'ldsup.pid');
+  fs.writeFileSync(s.cfg, s.configText.replace(JSON.stringify(s.pidfile), JSON.stringify(nowhere)));
+  l.signal('SIGHUP');
+  await l.waitFor(/\[ERROR\] Cannot move the pidfile to .*missing\/ldsup\.pid after the reload: .*doesn't exist.*; it stays at /);
+  expect(fs.readFileSync(s.pidfile, 'utf8')).toBe(`${l.pid}\n`);
+  expect((await control(s.pidfile, { cmd: 'status' })).master.pid).toBe(l.pid);
+  expect(await settled(s.pidfile, 1, l.bootedWorkers().slice(0, 1))).toHaveLength(1);
+  l.signal('SIGTERM');
+  expect(await l.waitExit()).toEqual({ code: 0, signal: null });
+  expect(fs.existsSync(s.pidfile)).toBe(false);
+});
+
+test('HUP with the pidfile taken out of the config: the pidfile and the control socket are removed, the server serves on', async () => {
+  const s = await site(1);
+  const l = start(['-c', s.cfg]);
+  await l.ready();
+  fs.writeFileSync(s.cfg, s.configText.replace(`  pidfile: ${JSON.stringify(s.pidfile)},\n`, ''));
+  l.signal('SIGHUP');
+  await waitUntil(`a worker of the new generation; output:\n${l.output}`, () => l.bootedWorkers().length === 2);
+  expect(fs.existsSync(s.pidfile)).toBe(false);
+  expect(fs.existsSync(`${s.pidfile}.sock`)).toBe(false);
+  expect((await get(s.port, '/')).status).toBe(200);
+  l.signal('SIGTERM');
+  expect(await l.waitExit()).toEqual({ code: 0, signal: null });
+});
+
 // A TypeScript config is loaded by Node's own type stripping where Node has it (>= 22.18), else
 // by jiti: either way the master and the workers (which run the config's hooks) see its edits.
 test('HUP with an edited TypeScript config: the new values and the new hook apply', async () => {
