@@ -299,7 +299,8 @@ export class Arbiter {
       next = await this.deps.reload();
       if (next.settings.bind.join('\n') !== this.settings.bind.join('\n')) {
         const fresh = await createListeners(next.settings.bind, this.listeners);
-        closeListeners(this.listeners.filter((l) => !fresh.includes(l)), true);
+        // As in halt(): a unix socket path stays while another master (USR2 parent or child) serves on it.
+        closeListeners(this.listeners.filter((l) => !fresh.includes(l)), !this.reexecPid && !this.parentPid);
         this.listeners = fresh;
         this.log.info(`Listening at: ${describeListeners(fresh)} (${process.pid})`);
       }

@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { formatAddress, parseAddress, type Address } from './address.js';
 import { bindHandle, probeListen, type ServerHandle } from './runtime.js';
 
@@ -61,7 +62,7 @@ async function bindOne(spec: string): Promise<Listener> {
     if (a.kind === 'fd') return adopt(spec, a.fd);
     if (a.kind === 'unix') {
       await removeStaleUnixSocket(a.path);
-      const handle = bindHandle({ path: a.path });
+      const handle = bindUnix(a.path);
       return { spec, address: a, fd: handle.fd, handle };
     }
     const host = await resolveHost(a.host);
@@ -79,6 +80,30 @@ async function bindOne(spec: string): Promise<Listener> {
   } catch (err) {
     throw new BindError(spec, (err as { code?: string }).code ?? (err as Error).message);
   }
+}
+
+/** The longest path a unix socket can be bound at (sun_path: 108 bytes with the NUL). */
+const SUN_PATH_MAX = 107;
+let unixBinds = 0;
+
+/**
+ * Binds a unix socket at `p`. libuv removes the path of a socket it bound when the handle is
+ * closed, also where the path must stay: another master (USR2 parent or child) still serves on
+ * the socket. So it is bound at a temporary name beside `p` and renamed into place; libuv's
+ * removal then finds nothing, and only closeListeners() removes `p`, when told to. (Where the
+ * temporary name would be too long for a socket path, `p` itself is bound.)
+ */
+function bindUnix(p: string): ServerHandle {
+  const tmp = path.join(path.dirname(p), `.${process.pid}.${++unixBinds}.sock`);
+  if (Buffer.byteLength(tmp) > SUN_PATH_MAX) return bindHandle({ path: p });
+  const handle = bindHandle({ path: tmp });
+  try {
+    fs.renameSync(tmp, p);
+  } catch (err) {
+    handle.close(); // and libuv removes tmp
+    throw err;
+  }
+  return handle;
 }
 
 /** Wraps an inherited, already bound socket (fd://N, systemd, USR2 re-exec). */

@@ -166,3 +166,52 @@ test('rollback: TERM the new master, the old one carries on with the same worker
     for (const m of spawned) killAll([...childrenOf(m), m]);
   }
 });
+
+test('HUP that moves the old master off a unix socket while its USR2 child serves there: the socket path stays, the new master answers on it', async () => {
+  const dir = tmpDir('ldsup-usr2-');
+  const port = await freePort();
+  const sock = path.join(dir, 'app.sock');
+  const pidfile = path.join(dir, 'ldsup.pid');
+  const cfg = path.join(dir, 'supervisor.config.mjs');
+  const config = (bind: string) => `export default { app: ${JSON.stringify(BASIC)}, bind: ${JSON.stringify(bind)}, workers: 1, pidfile: ${JSON.stringify(pidfile)} };\n`;
+  fs.writeFileSync(cfg, config(`unix:${sock}`));
+  const l = start(['-c', cfg], { cwd: dir });
+  let newPid = 0;
+  try {
+    await l.ready();
+    const [oldWorker] = l.bootedWorkers();
+    l.signal('SIGUSR2');
+    newPid = await waitUntil(`<pidfile>.2; output:\n${l.output}`, () => readPid(`${pidfile}.2`));
+    await waitOutput(l, new RegExp(`Ready: 1 worker serving \\(master ${newPid}\\)`));
+    fs.writeFileSync(cfg, config(`127.0.0.1:${port}`));
+    l.signal('SIGHUP');
+    await waitOutput(l, new RegExp(`Listening at: http://127.0.0.1:${port} \\(${l.pid}\\)`));
+    expect(fs.existsSync(sock) && fs.statSync(sock).isSocket()).toBe(true);
+    expect((await get(0, '/', { socketPath: sock })).status).toBe(200);
+    await settled(pidfile, 1, [oldWorker!]);
+    expect((await get(port, '/')).status).toBe(200);
+  } finally {
+    if (newPid) killAll([...childrenOf(newPid), newPid]);
+  }
+});
+
+test('USR2 on a unix socket, then TERM to the old master: the socket path stays, and the promoted master answers on it', async () => {
+  const dir = tmpDir('ldsup-usr2-');
+  const sock = path.join(dir, 'app.sock');
+  const pidfile = path.join(dir, 'ldsup.pid');
+  const l = start([BASIC, '-w', '1', '-b', `unix:${sock}`, '-p', pidfile], { cwd: dir });
+  let newPid = 0;
+  try {
+    await l.ready();
+    l.signal('SIGUSR2');
+    newPid = await waitUntil(`<pidfile>.2; output:\n${l.output}`, () => readPid(`${pidfile}.2`));
+    await waitOutput(l, new RegExp(`Ready: 1 worker serving \\(master ${newPid}\\)`));
+    l.signal('SIGTERM');
+    expect(await l.waitExit()).toEqual({ code: 0, signal: null });
+    await waitUntil(`the pidfile to name the new master; output:\n${l.output}`, () => readPid(pidfile) === newPid);
+    expect(fs.existsSync(sock) && fs.statSync(sock).isSocket()).toBe(true);
+    expect((await get(0, '/', { socketPath: sock })).status).toBe(200);
+  } finally {
+    if (newPid) killAll([...childrenOf(newPid), newPid]);
+  }
+});
