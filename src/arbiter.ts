@@ -7,6 +7,7 @@
  * table toward the desired state). Nothing else changes the worker table.
  */
 import type { ChildProcess } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
 import { Backoff } from './backoff.js';
 import { Settling, SHED_COOLDOWN_MS, shedPlan } from './balance.js';
 import { controlPath, type ControlReply, type ControlRequest } from './control.js';
@@ -46,12 +47,30 @@ export class Inbox {
   private pending: ArbiterEvent[] = [];
   private sink: ((e: ArbiterEvent) => void) | null = null;
   private readonly caught = new Set<SignalName>();
+  private readonly exiting = new Map<SignalName, () => void>();
+
+  /**
+   * Until catch() takes them, these signals end the process as their default action would. Only
+   * needed as PID 1 (a container's init), whom the kernel gives no default action: there a
+   * `docker stop` during a slow start (flag download, preload) went unheard until the SIGKILL.
+   */
+  exitOn(signals: readonly SignalName[]): void {
+    for (const sig of signals) {
+      if (this.caught.has(sig) || this.exiting.has(sig)) continue;
+      const exit = () => process.exit(128 + osConstants.signals[sig]);
+      this.exiting.set(sig, exit);
+      process.on(sig, exit);
+    }
+  }
 
   /** Queues these signals from now on. */
   catch(signals: readonly SignalName[]): void {
     for (const sig of signals) {
       if (this.caught.has(sig)) continue;
       this.caught.add(sig);
+      const exit = this.exiting.get(sig);
+      if (exit) process.off(sig, exit);
+      this.exiting.delete(sig);
       process.on(sig, () => this.push({ kind: 'signal', name: sig }));
     }
   }

@@ -68,6 +68,7 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
   // end it at once (a slow flag download or preload is not waited for).
   const inbox = new Inbox();
   inbox.catch(SIGNALS.filter((s) => !STOP_SIGNALS.includes(s)));
+  if (process.pid === 1) inbox.exitOn(STOP_SIGNALS);
   const fromUsr2 = inherited(process.env);
   const systemdFds = listenFds();
   const systemd = new Notifier(log);

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CLI, FIXTURES, NEUTRAL_CWD, freePort, get } from '../support/ldsup.js';
+import { CLI, FIXTURES, NEUTRAL_CWD, freePort, get, slowStartConfig, tmpDir } from '../support/ldsup.js';
 import { waitFor } from '../support/wait.js';
 
 const APP = path.join(FIXTURES, 'apps', 'orphans.mjs');
@@ -59,6 +59,31 @@ test('as PID 1: orphaned zombies are reaped; TERM (docker stop) stops gracefully
   const code = await new Promise<number | null>((resolve) => ns!.once('exit', (c) => resolve(c)));
   expect(code).toBe(0);
   expect(out).toContain('Shutting down: Master');
+}, 90_000);
+
+test('as PID 1, TERM while the master starts (before it binds) ends it at once: the kernel gives PID 1 no default action', async () => {
+  const dir = tmpDir('ldsup-pid1-');
+  const s = slowStartConfig(dir, APP, await freePort());
+  ns = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, CLI, '-c', s.cfg], {
+    cwd: dir,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1', LAUNCHDARKLY_SDK_KEY: '' },
+  });
+  let out = '';
+  ns.stdout!.on('data', (b) => (out += b));
+  ns.stderr!.on('data', (b) => (out += b));
+  const exited = new Promise<number | null>((resolve) => ns!.once('exit', (c) => resolve(c)));
+  try {
+    await waitFor(() => fs.existsSync(s.held), 30_000, `onStarting running as PID 1:\n${out}`);
+    process.kill(childrenOf(ns.pid!)[0]!, 'SIGTERM');
+    // Not the gate: the master must end while still held in onStarting.
+    const code = await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000, 'still running'))]);
+    expect(code).toBe(128 + 15);
+    expect(out).not.toMatch(/Booting worker/);
+  } finally {
+    fs.rmSync(s.gate, { force: true });
+  }
 }, 90_000);
 
 function isWorker(pid: number): boolean {

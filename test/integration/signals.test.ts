@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { CI_TIMEOUT, FIXTURES, cleanup, freePort, get, isAlive, start, tmpDir, waitGone } from '../support/ldsup.js';
+import { CI_TIMEOUT, FIXTURES, cleanup, freePort, get, isAlive, slowStartConfig, start, tmpDir, waitGone } from '../support/ldsup.js';
 import { childrenOf, control, count, cpuTicks, settled, waitUntil } from '../support/proc.js';
 
 jest.setTimeout(120_000);
@@ -163,30 +163,6 @@ function holdAt(dir: string, at: string): { gate: string; held: string; env: Nod
   return { gate, held: `${gate}.held`, env };
 }
 
-/** A config whose onStarting hook waits (its event loop turning) while `<dir>/gate` exists. */
-function slowStartConfig(dir: string, port: number, pidfile: string): { cfg: string; gate: string; held: string } {
-  const gate = path.join(dir, 'gate');
-  const held = `${gate}.held`;
-  fs.writeFileSync(gate, '');
-  const cfg = path.join(dir, 'supervisor.config.mjs');
-  fs.writeFileSync(
-    cfg,
-    `import fs from 'node:fs';
-export default {
-  app: ${JSON.stringify(BASIC)},
-  bind: '127.0.0.1:${port}',
-  workers: 1,
-  pidfile: ${JSON.stringify(pidfile)},
-  onStarting: async () => {
-    fs.writeFileSync(${JSON.stringify(held)}, '');
-    while (fs.existsSync(${JSON.stringify(gate)})) await new Promise((r) => setTimeout(r, 20));
-  },
-};
-`,
-  );
-  return { cfg, gate, held };
-}
-
 test('ldsup stop as soon as the pidfile is there, the master still starting (metrics on): a graceful stop, exit 0, pidfile and control socket removed', async () => {
   const dir = tmpDir('ldsup-early-');
   const port = await freePort();
@@ -215,7 +191,7 @@ test('USR1 and TTIN while the master starts (onStarting still running): queued, 
   const dir = tmpDir('ldsup-early-');
   const port = await freePort();
   const pidfile = path.join(dir, 'ldsup.pid');
-  const s = slowStartConfig(dir, port, pidfile);
+  const s = slowStartConfig(dir, BASIC, port, pidfile);
   const l = start(['-c', s.cfg], { cwd: dir });
   await waitUntil(`onStarting running; output:\n${l.output}`, () => fs.existsSync(s.held));
   l.signal('SIGUSR1');
@@ -234,7 +210,7 @@ test('TERM while the master starts, before it has bound anything: it ends at onc
   const tmp = tmpDir('ldsup-early-tmp-');
   const port = await freePort();
   const pidfile = path.join(dir, 'ldsup.pid');
-  const s = slowStartConfig(dir, port, pidfile);
+  const s = slowStartConfig(dir, BASIC, port, pidfile);
   const l = start(['-c', s.cfg], { cwd: dir, env: { TMPDIR: tmp } });
   try {
     await waitUntil(`onStarting running; output:\n${l.output}`, () => fs.existsSync(s.held));

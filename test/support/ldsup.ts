@@ -258,3 +258,30 @@ export async function everyWorker<R extends { pid: number }>(port: number, pids:
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for every worker (${pids.join(', ')}) to answer as expected`);
   }
 }
+
+/**
+ * A config whose onStarting hook waits (its event loop turning) while `<dir>/gate` exists: the
+ * master held before it binds. `held` appears once the hook runs.
+ */
+export function slowStartConfig(dir: string, app: string, port: number, pidfile?: string): { cfg: string; gate: string; held: string } {
+  const gate = path.join(dir, 'gate');
+  const held = `${gate}.held`;
+  fs.writeFileSync(gate, '');
+  const cfg = path.join(dir, 'supervisor.config.mjs');
+  fs.writeFileSync(
+    cfg,
+    `import fs from 'node:fs';
+export default {
+  app: ${JSON.stringify(app)},
+  bind: '127.0.0.1:${port}',
+  workers: 1,
+  ${pidfile ? `pidfile: ${JSON.stringify(pidfile)},` : ''}
+  onStarting: async () => {
+    fs.writeFileSync(${JSON.stringify(held)}, '');
+    while (fs.existsSync(${JSON.stringify(gate)})) await new Promise((r) => setTimeout(r, 20));
+  },
+};
+`,
+  );
+  return { cfg, gate, held };
+}
