@@ -13,7 +13,15 @@ const LABEL = {
   'ldsup-nobal': '5b. ldsup -w 2 (shared fd, --keep-alive-balance false)',
   reuseport: '6. node:cluster ×2, reusePort (Node ≥ 22.12)',
 };
-/** The raw node:cluster policies: "best cluster" is the best of those run in the same round. */
+/** The configs present in `runs`, in LABEL's order, each followed by its A/A copies (`name@N`). */
+function configsIn(runs) {
+  const names = [...new Set(runs.map((r) => r.name))];
+  const order = Object.keys(LABEL);
+  const key = (n) => [order.indexOf(n.split('@')[0]), Number(n.split('@')[1] ?? 1)];
+  return names.filter((n) => order.includes(n.split('@')[0])).sort((a, b) => { const [x, i] = key(a), [y, j] = key(b); return x - y || i - j; });
+}
+const labelOf = (cfg) => { const [base, copy] = cfg.split('@'); return copy ? `${LABEL[base]}, again (A/A control ${copy})` : LABEL[base]; };
+/** The raw node:cluster policies: "best cluster" is the best of those run in the same round (not their A/A copies). */
 const CLUSTER = ['rr', 'none', 'reuseport'];
 const APPS = { json: 'trivial JSON', cpu: '~50 µs CPU per request', flag: "example app's /flag (flag evaluation)" };
 const MODES = { keepalive: 'keep-alive (wrk -t1 -c64)', close: 'new connection per request (Connection: close)' };
@@ -47,29 +55,27 @@ function throughputTables(d) {
     out.push(`Medians of ${rounds} interleaved round(s) × ${d.params.seconds} s (after ${d.params.warm} s warm-up). Ratios are medians of per-round ratios (same round); in brackets the lowest and highest per-round ratio. "best cluster" = the best of the raw node:cluster policies run in that round (RR, NONE, and reusePort on Node ≥ 22.12).\n`);
     out.push('| config | req/s | × plain | × RR | × NONE | × best cluster | × pm2 | p50 ms | p99 ms | errors | server CPU µs/req (supervisor + workers) | wrk µs/req | worker CPU split | connections on the emptier worker (of 64, per round) | supervisor RSS MB | worker RSS MB | foreign CPU % (per round) |');
     out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---|---:|---|---|');
-    for (const cfg of Object.keys(LABEL)) {
+    for (const cfg of configsIn(runs)) {
       const rs = runs.filter((r) => r.name === cfg);
-      if (!rs.length) continue;
       const m = (k) => median(rs.map((r) => (typeof k === 'function' ? k(r) : r[k])));
       const errs = rs.reduce((a, r) => a + Object.values(r.errors).reduce((x, y) => x + y, 0), 0);
       const split = rs[0].workerCpuS.length > 1 ? Math.round(m((r) => Math.max(...r.workerCpuS) / r.workerCpuS.reduce((a, b) => a + b, 0)) * 100) : null;
       const conns = rs.some((r) => r.workerConns) ? rs.map((r) => (r.workerConns ? fmt(Math.min(...r.workerConns)) : '?')).join(', ') : '—';
       const wr = [0, 1].map((i) => m((r) => [...r.workerRssMB].sort((a, b) => a - b)[i])).filter(Number.isFinite);
-      out.push(`| ${LABEL[cfg]} | ${fmt(m('rps'))} | ${fmt(roundRatio(runs, cfg, 'plain'), 2)} | ${fmt(roundRatio(runs, cfg, 'rr'), 2)} | ${fmt(roundRatio(runs, cfg, 'none'), 2)} | ${ratioWithRange(runs, cfg, CLUSTER)} | ${fmt(roundRatio(runs, cfg, 'pm2'), 2)} | ${fmt(m('p50'), 2)} | ${fmt(m('p99'), 2)} | ${errs} | ${fmt(m('serverUsPerReq'), 1)} (${fmt(m('supervisorUsPerReq'), 1)} + ${fmt(m((r) => r.serverUsPerReq - r.supervisorUsPerReq), 1)}) | ${fmt(m('wrkUsPerReq'), 1)} | ${split === null ? '—' : `${split}/${100 - split}`} | ${conns} | ${fmt(m('supervisorRssMB'), 1)} | ${wr.map((x) => fmt(x, 1)).join(' / ')} | ${rs.map((r) => fmt(r.foreignPct, 0)).join(', ')} |`);
+      out.push(`| ${labelOf(cfg)} | ${fmt(m('rps'))} | ${fmt(roundRatio(runs, cfg, 'plain'), 2)} | ${fmt(roundRatio(runs, cfg, 'rr'), 2)} | ${fmt(roundRatio(runs, cfg, 'none'), 2)} | ${ratioWithRange(runs, cfg, CLUSTER)} | ${fmt(roundRatio(runs, cfg, 'pm2'), 2)} | ${fmt(m('p50'), 2)} | ${fmt(m('p99'), 2)} | ${errs} | ${fmt(m('serverUsPerReq'), 1)} (${fmt(m('supervisorUsPerReq'), 1)} + ${fmt(m((r) => r.serverUsPerReq - r.supervisorUsPerReq), 1)}) | ${fmt(m('wrkUsPerReq'), 1)} | ${split === null ? '—' : `${split}/${100 - split}`} | ${conns} | ${fmt(m('supervisorRssMB'), 1)} | ${wr.map((x) => fmt(x, 1)).join(' / ')} | ${rs.map((r) => fmt(r.foreignPct, 0)).join(', ')} |`);
     }
     const plain = runs.filter((r) => r.name === 'plain');
     if (plain.length) {
       const s = median(plain.map((r) => r.serverUsPerReq));
       const w = median(plain.map((r) => r.wrkUsPerReq));
       const ceil = 2e6 / (s + w);
-      out.push(`\nCPU-bound ceiling from the plain runs (server ${fmt(s, 1)} µs/req + wrk ${fmt(w, 1)} µs/req on 2 shared cores): **≈ ${fmt(ceil)} req/s**; one process on one core ≈ ${fmt(1e6 / s)} req/s. Fraction of the ceiling reached (median req/s): ${Object.keys(LABEL).filter((c) => runs.some((r) => r.name === c)).map((c) => `${c} ${fmt(median(runs.filter((r) => r.name === c).map((r) => r.rps)) / ceil, 2)}`).join(', ')}.\n`);
+      out.push(`\nCPU-bound ceiling from the plain runs (server ${fmt(s, 1)} µs/req + wrk ${fmt(w, 1)} µs/req on 2 shared cores): **≈ ${fmt(ceil)} req/s**; one process on one core ≈ ${fmt(1e6 / s)} req/s. Fraction of the ceiling reached (median req/s): ${configsIn(runs).map((c) => `${c} ${fmt(median(runs.filter((r) => r.name === c).map((r) => r.rps)) / ceil, 2)}`).join(', ')}.\n`);
     }
     out.push('<details><summary>per-round req/s (foreign CPU %, load average 1 min)</summary>\n');
     const rids = [...new Set(runs.map((r) => r.round))].sort((a, b) => a - b);
     out.push(`| config | ${rids.map((r) => `r${r}`).join(' | ')} |`);
     out.push(`|---|${rids.map(() => '---:').join('|')}|`);
-    for (const cfg of Object.keys(LABEL)) {
-      if (!runs.some((r) => r.name === cfg)) continue;
+    for (const cfg of configsIn(runs)) {
       out.push(`| ${cfg} | ${rids.map((rd) => { const r = runs.find((x) => x.name === cfg && x.round === rd); return r ? `${fmt(r.rps)} (${fmt(r.foreignPct, 0)} %, ${r.loadavg[0]})` : '—'; }).join(' | ')} |`);
     }
     out.push('\n</details>\n');

@@ -1,7 +1,7 @@
 // Throughput runs: one config × app × mode under wrk, with CPU/RSS of every process and the
 // machine's foreign CPU during the measured window.
 import fs from 'node:fs';
-import { startConfig, waitServing, freshPort } from './lib/configs.mjs';
+import { baseConfig, startConfig, waitServing, freshPort } from './lib/configs.mjs';
 import { connectionsOn, machine, sample, sleep } from './lib/proc.mjs';
 import { runWrk } from './lib/wrk.mjs';
 
@@ -9,6 +9,7 @@ const PATHS = { json: '/', cpu: '/', flag: '/flag' };
 
 /** Waits until the config serves with all its workers (example app: first 200 + ldsup's "Ready:"). */
 export async function waitReady(h, { name, app, port, workers, log }) {
+  name = baseConfig(name);
   if (name.startsWith('ldsup') && app === 'flag') {
     const first = await waitServing(port, 1, { path: '/' });
     const t0 = Date.now();

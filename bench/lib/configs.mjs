@@ -16,9 +16,14 @@ export const hasReusePort = (() => {
   const [maj, min] = process.versions.node.split('.').map(Number);
   return maj > 23 || (maj === 23 && min >= 1) || (maj === 22 && min >= 12);
 })();
+/**
+ * `name@N` runs config `name` again as a separate entry: an A/A control, whose ratio to `name`
+ * in the same rounds shows how far two runs of the same thing read apart on this machine.
+ */
+export const baseConfig = (name) => name.split('@')[0];
 /** Why this Node cannot run config `name`, or null. */
 export const unsupported = (name) =>
-  name === 'reuseport' && !hasReusePort ? `config reuseport needs Node >= 22.12 (listen's reusePort option); this is ${process.version}, which would silently run round-robin` : null;
+  baseConfig(name) === 'reuseport' && !hasReusePort ? `config reuseport needs Node >= 22.12 (listen's reusePort option); this is ${process.version}, which would silently run round-robin` : null;
 
 // Below the ephemeral range (32768+), where TIME_WAIT sockets of Connection: close runs would collide.
 let nextPort = 12000 + (process.pid % 1000) * 20;
@@ -75,9 +80,10 @@ const readPid = (f) => { try { return +fs.readFileSync(f, 'utf8').trim(); } catc
  *   stop(): ends every process by pid.
  */
 // ldsupApp: the app file ldsup serves (bench/apps/), ldsup-app.mjs unless a tool needs another.
-export async function startConfig(name, { app = 'json', port, workers = 2, env = {}, preload = false, logDir, shutdown = 'none', ldsupApp = 'ldsup-app.mjs' }) {
+export async function startConfig(config, { app = 'json', port, workers = 2, env = {}, preload = false, logDir, shutdown = 'none', ldsupApp = 'ldsup-app.mjs' }) {
   const appEnv = { PORT: String(port), BENCH_APP: app, BENCH_SHUTDOWN: shutdown, ...env };
-  const log = logDir ? path.join(logDir, `${name}-${app}-${port}.log`) : undefined;
+  const log = logDir ? path.join(logDir, `${config}-${app}-${port}.log`) : undefined;
+  const name = baseConfig(config);
   if (name === 'plain') {
     const child = launch(process.execPath, [path.join(APPS, 'plain.mjs')], { env: appEnv, log });
     return { name, child, roles: () => ({ supervisor: null, workers: [child.pid] }), stop: () => endTree(child) };
