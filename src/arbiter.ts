@@ -95,6 +95,15 @@ export class Inbox {
 /** The retire reason of a worker killed for not booting within `timeout`: a boot failure. */
 const BOOT_TIMEOUT = 'boot timeout';
 
+/**
+ * At first start (no worker ready yet), this many workers in a row that exit before they are
+ * ready stop the master, whatever their exit: an app that calls `process.exit(1)` as it loads
+ * (a missing setting, say) never throws, so it is no boot error (exit 3), and the backoff alone
+ * would retry it for good, with `ldsup -D` and a CI job waiting on it (PM2 stops such an app after
+ * its `max_restarts` of unstable restarts; gunicorn respawns it for ever).
+ */
+const FIRST_START_ATTEMPTS = 5;
+
 /** Thrown by TERM/INT/QUIT handlers to leave the loop (gunicorn's StopIteration). */
 class StopLoop {
   constructor(readonly graceful: boolean) {}
@@ -146,6 +155,8 @@ export class Arbiter {
   private queue: ArbiterEvent[] = [];
   private wake: (() => void) | null = null;
   private everReady = false;
+  /** Workers that exited before they were ready, while none has ever been (FIRST_START_ATTEMPTS). */
+  private unbootedExits = 0;
   private announcedReady = false;
   /** Set once a stop has begun (readiness goes false, so load balancers drain us). */
   stopping = false;
@@ -565,6 +576,10 @@ export class Arbiter {
       // start (a crash respawn, a reload with broken code) keep what serves and back off.
       if (!this.everReady) throw new HaltError(w.bootError ? `${reason} ${w.bootError}` : reason, w.retireReason === BOOT_TIMEOUT || code === null ? EXIT.WORKER_BOOT_ERROR : code);
       if (w.generation === this.generation && this.hasOlderGeneration()) this.abandonReload(`${reason} ${w.bootError ?? ''}`.trim());
+    }
+    if (!w.readyAt && !wasRetiring && !this.everReady && ++this.unbootedExits >= FIRST_START_ATTEMPTS) {
+      const last = signal ? `was sent ${signal}` : `exited with code ${code}`;
+      throw new HaltError(`Worker failed to boot. ${FIRST_START_ATTEMPTS} workers in a row ended before they were ready (the last ${last}) and none has served yet.`, EXIT.WORKER_BOOT_ERROR);
     }
     // SIGKILL comes from outside (an operator, the OOM killer, a chaos test), not from a crashing
     // app: counting it would make a kill storm look like a crash loop and leave no worker for 30 s.

@@ -118,16 +118,19 @@ test('-D then USR2: the new master does not daemonize again; TERM to the old one
   }
 });
 
-test('-D with an app that fails to boot returns non-zero with the reason, and leaves nothing running', async () => {
+test.each([
+  ['throws-on-import.mjs', 'boom at import'],
+  ['exits-on-import.mjs', '5 workers in a row ended before they were ready (the last exited with code 1)'],
+])('-D with an app that fails to boot (%s) returns non-zero with the reason, and leaves nothing running', async (appFile, reason) => {
   const dir = tmpDir('ldsup-daemon-');
   const port = await freePort();
   const pidfile = path.join(dir, 'ldsup.pid');
   const tag = crypto.randomUUID();
   try {
-    const r = await runCli(['-D', path.join(APPS, 'throws-on-import.mjs'), '-w', '2', '-b', `127.0.0.1:${port}`, '-p', pidfile], { cwd: dir, env: { [TAG]: tag } });
+    const r = await runCli(['-D', path.join(APPS, appFile), '-w', '2', '-b', `127.0.0.1:${port}`, '-p', pidfile], { cwd: dir, env: { [TAG]: tag } });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/ldsup: error: .*Worker failed to boot/);
-    expect(r.stderr).toContain('boom at import');
+    expect(r.stderr).toContain(reason);
     await waitUntil('no tagged process left', () => taggedProcesses(TAG, tag).length === 0);
     expect(fs.existsSync(pidfile)).toBe(false);
     expect(await portFree(port)).toBe(true);

@@ -356,6 +356,16 @@ test('without preload, an app that throws at import halts the master with exit 3
   expect(r.output.match(/Shutting down: Master/g)).toHaveLength(1);
 });
 
+test('without preload, an app that exits at import (process.exit(1), no exception): the master halts with exit 3 after 5 tries, saying why', async () => {
+  const port = await freePort();
+  const r = await runCli([app('exits-on-import.mjs'), '-w', '2', '-b', `127.0.0.1:${port}`]);
+  expect(r.code).toBe(3);
+  expect(r.output).toContain('Reason: Worker failed to boot. 5 workers in a row ended before they were ready (the last exited with code 1) and none has served yet.');
+  expect(r.output.match(/Booting worker/g)).toHaveLength(5);
+  expect(r.output.match(/DATABASE_URL is not set/g)).toHaveLength(5);
+  expect(r.output.match(/Shutting down: Master/g)).toHaveLength(1);
+});
+
 test('an app that never finishes importing: the worker times out at `timeout` and the master halts with exit 3 and the reason', async () => {
   const r = await runCli([app('slow-boot.mjs'), '-w', '1', '-b', '127.0.0.1:0', '-t', '2'], { env: { SLOW_BOOT_MS: '600000' } });
   expect(r.code).toBe(3);
