@@ -35,21 +35,27 @@ const childrenOf = (pid: number) =>
     .map(Number)
     .filter((p) => stat(p)?.ppid === pid);
 
-test('as PID 1: orphaned zombies are reaped; TERM (docker stop) stops gracefully with exit 0', async () => {
-  const port = await freePort();
-  ns = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, CLI, APP, '-w', '2', '-b', `127.0.0.1:${port}`], {
-    cwd: NEUTRAL_CWD,
+/** ldsup with `args` as PID 1 of a new PID namespace (ended by afterEach); `out` collects its output. */
+function asPid1(args: string[], cwd: string): { out: string } {
+  const run = { out: '' };
+  ns = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, CLI, ...args], {
+    cwd,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1', LAUNCHDARKLY_SDK_KEY: '' },
   });
-  let out = '';
-  ns.stdout!.on('data', (b) => (out += b));
-  ns.stderr!.on('data', (b) => (out += b));
-  await waitFor(() => /Ready: 2 workers serving \(master 1\)/.test(out), 30_000, `ldsup ready as PID 1:\n${out}`);
-  expect(out).toContain('running as PID 1: reaping orphaned processes');
+  ns.stdout!.on('data', (b) => (run.out += b));
+  ns.stderr!.on('data', (b) => (run.out += b));
+  return run;
+}
+
+test('as PID 1: orphaned zombies are reaped; TERM (docker stop) stops gracefully with exit 0', async () => {
+  const port = await freePort();
+  const run = asPid1([APP, '-w', '2', '-b', `127.0.0.1:${port}`], NEUTRAL_CWD);
+  await waitFor(() => /Ready: 2 workers serving \(master 1\)/.test(run.out), 30_000, `ldsup ready as PID 1:\n${run.out}`);
+  expect(run.out).toContain('running as PID 1: reaping orphaned processes');
   // The master's pid outside the namespace: unshare's only child.
-  const master = childrenOf(ns.pid!)[0]!;
+  const master = childrenOf(ns!.pid!)[0]!;
   for (let i = 0; i < 5; i++) expect((await get(port, '/orphan')).status).toBe(200);
   // The orphans were re-parented to the master; once they end, none may stay a zombie.
   await waitFor(() => childrenOf(master).filter((p) => stat(p)?.state !== 'Z' && !isWorker(p)).length === 0, 20_000, 'the orphaned sleeps to end');
@@ -58,29 +64,21 @@ test('as PID 1: orphaned zombies are reaped; TERM (docker stop) stops gracefully
   process.kill(master, 'SIGTERM');
   const code = await new Promise<number | null>((resolve) => ns!.once('exit', (c) => resolve(c)));
   expect(code).toBe(0);
-  expect(out).toContain('Shutting down: Master');
+  expect(run.out).toContain('Shutting down: Master');
 }, 90_000);
 
 test('as PID 1, TERM while the master starts (before it binds) ends it at once: the kernel gives PID 1 no default action', async () => {
   const dir = tmpDir('ldsup-pid1-');
   const s = slowStartConfig(dir, APP, await freePort());
-  ns = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, CLI, '-c', s.cfg], {
-    cwd: dir,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1', LAUNCHDARKLY_SDK_KEY: '' },
-  });
-  let out = '';
-  ns.stdout!.on('data', (b) => (out += b));
-  ns.stderr!.on('data', (b) => (out += b));
+  const run = asPid1(['-c', s.cfg], dir);
   const exited = new Promise<number | null>((resolve) => ns!.once('exit', (c) => resolve(c)));
   try {
-    await waitFor(() => fs.existsSync(s.held), 30_000, `onStarting running as PID 1:\n${out}`);
-    process.kill(childrenOf(ns.pid!)[0]!, 'SIGTERM');
+    await waitFor(() => fs.existsSync(s.held), 30_000, `onStarting running as PID 1:\n${run.out}`);
+    process.kill(childrenOf(ns!.pid!)[0]!, 'SIGTERM');
     // Not the gate: the master must end while still held in onStarting.
     const code = await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000, 'still running'))]);
     expect(code).toBe(128 + 15);
-    expect(out).not.toMatch(/Booting worker/);
+    expect(run.out).not.toMatch(/Booting worker/);
   } finally {
     fs.rmSync(s.gate, { force: true });
   }
