@@ -20,7 +20,7 @@ import type { FromWorker } from './protocol.js';
 import { spawnNewMaster } from './reexec.js';
 import { closeListeners, createListeners, describeListeners, type Listener } from './sockets.js';
 import { whereStuck } from './stuck.js';
-import type { Metrics } from './observability.js';
+import type { EndpointFd, Metrics } from './observability.js';
 import type { Hooks, ResolvedSettings, ServerInfo } from './types.js';
 import { childFds, spawnWorker, WorkerHandle } from './workers.js';
 
@@ -137,6 +137,8 @@ export interface ArbiterDeps {
   metrics?: Metrics | null;
   /** systemd readiness notifications (no-op outside systemd). */
   systemd?: { notify(...assignments: string[]): Promise<void> };
+  /** The health and metrics endpoints, once served (a USR2 child inherits their sockets). */
+  endpoints?(): { fds(): EndpointFd[]; close(unlink?: boolean): Promise<void> } | null;
 }
 
 export class Arbiter {
@@ -374,7 +376,7 @@ export class Arbiter {
     if (this.reexecPid) return this.log.warning('USR2 signal ignored. Child exists.');
     if (this.parentPid) return this.log.warning('USR2 signal ignored. Parent exists.');
     await runHook(this.hooks, 'preExec', this.log, {}, this.server);
-    const child: ChildProcess = spawnNewMaster(this.listeners);
+    const child: ChildProcess = spawnNewMaster(this.listeners, this.deps.endpoints?.()?.fds());
     if (!child.pid) {
       // Node (or its path) is gone, e.g. replaced by an upgrade: 'error' comes instead of 'exit'.
       child.once('error', (err) => this.log.error(`USR2: could not start a new master: ${oneLine(err)}; this master carries on.`));
@@ -796,6 +798,10 @@ export class Arbiter {
   /** Stop workers, close sockets, say why, remove the pidfile, run onExit; returns the exit status. */
   private async halt(reason: string | null, status: number, graceful: boolean): Promise<number> {
     await this.deps.systemd?.notify('STOPPING=1');
+    // The other master of a USR2 (parent or child) serves on the same health and metrics sockets
+    // and stays: leave the probes to it now, rather than answer half of them 'stopping' while
+    // this one drains (a load balancer would take the host out). Its socket paths stay.
+    if (this.reexecPid || this.parentPid) await this.deps.endpoints?.()?.close(false);
     await this.stop(graceful);
     for (const p of this.pendingReloads.splice(0)) p.reply({ ok: false, error: 'the master stopped' });
     // A unix socket path stays while another master (USR2 parent or child) serves on it.

@@ -156,11 +156,15 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
         void systemd.notify('READY=1', `STATUS=${settings.workers} workers serving`);
       },
       systemd,
+      endpoints: () => endpoints,
       reload: opts.reloadConfig && (() => reload(opts.reloadConfig!, settings.launchdarkly, log)),
     });
+    // A USR2 child whose config no longer serves them must not hold its old master's endpoint
+    // sockets open (connections would wait there, unanswered, instead of being refused).
+    if (!obs) for (const e of fromUsr2?.endpoints ?? []) fs.closeSync(e.fd);
     if (obs) {
       endpoints = new obs.Endpoints(observed, metrics, { healthBind: settings.healthBind, metricsBind: settings.metricsBind, readyRequiresFlags: settings.readyRequiresFlags }, log);
-      await endpoints.start();
+      await endpoints.start(fromUsr2?.endpoints);
     }
     return await arbiter.run();
   } catch (err) {

@@ -4,7 +4,9 @@
  * `/readyz` (readiness: every wanted worker ready, flags initialised unless not required, not
  * stopping) and `/metrics` (Prometheus text format, built with prom-client).
  */
+import fs from 'node:fs';
 import type http from 'node:http';
+import path from 'node:path';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { parseAddress } from './address.js';
 import type { Logger } from './log.js';
@@ -79,8 +81,17 @@ export interface EndpointOptions {
   readyRequiresFlags: boolean;
 }
 
+/** The longest path a unix socket can be bound at (sun_path: 108 bytes with the NUL). */
+const SUN_PATH_MAX = 107;
+
+/** An endpoint socket as a USR2 child inherits it: its address as configured, and the fd. */
+export interface EndpointFd {
+  spec: string;
+  fd: number;
+}
+
 export class Endpoints {
-  private servers: http.Server[] = [];
+  private servers: { spec: string; server: http.Server; unixPath: string | null }[] = [];
 
   constructor(
     private readonly state: ObservedState,
@@ -119,29 +130,57 @@ export class Endpoints {
     send(404, JSON.stringify({ error: 'not found' }));
   }
 
-  async start(): Promise<void> {
+  /**
+   * Binds each address, or serves on the socket an old master handed over (USR2: `inherited`,
+   * by address as configured; the old master still serves on it, so it cannot be bound again).
+   * Inherited sockets this master no longer wants are closed.
+   */
+  async start(inherited: EndpointFd[] = []): Promise<void> {
     const byAddress = new Map<string, Set<string>>();
     if (this.opts.healthBind) byAddress.set(this.opts.healthBind, new Set(['health']));
     if (this.opts.metricsBind) (byAddress.get(this.opts.metricsBind) ?? byAddress.set(this.opts.metricsBind, new Set()).get(this.opts.metricsBind)!).add('metrics');
+    for (const e of inherited) if (!byAddress.has(e.spec)) fs.closeSync(e.fd);
     for (const [spec, routes] of byAddress) {
       const a = parseAddress(spec);
+      const fd = inherited.find((e) => e.spec === spec)?.fd;
       // node:http is loaded only by a master that serves metrics or health (~5 ms before the first fork otherwise).
       const server = process.getBuiltinModule('node:http').createServer((req, res) => void this.handle(req, res, routes).catch(() => res.destroy()));
+      // libuv removes the path of a unix socket it bound when the server closes, also while the
+      // other master of a USR2 still serves there: bound at a temporary name and renamed into
+      // place, the path is ldsup's to remove (close()), as for the app's sockets (sockets.ts).
+      let tmp = a.kind === 'unix' && fd === undefined ? path.join(path.dirname(a.path), `.${process.pid}.endpoint.sock`) : null;
+      if (tmp && Buffer.byteLength(tmp) > SUN_PATH_MAX) tmp = null; // too long for a socket path: bind the path itself
       await new Promise<void>((resolve, reject) => {
         server.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`cannot bind ${spec} for ${[...routes].join(' and ')}: ${err.code ?? err.message}`)));
-        if (a.kind === 'tcp') server.listen(a.port, a.host, () => resolve());
-        else if (a.kind === 'unix') server.listen(a.path, () => resolve());
-        else server.listen({ fd: a.fd }, () => resolve());
+        if (fd !== undefined) server.listen({ fd }, () => resolve());
+        else if (a.kind === 'tcp') server.listen(a.port, a.host, () => resolve());
+        else if (a.kind === 'unix') {
+          // Renamed into place, a socket must not replace one that is there (Node's bind refuses it).
+          if (tmp && fs.existsSync(a.path)) return reject(new Error(`cannot bind ${spec} for ${[...routes].join(' and ')}: EADDRINUSE`));
+          server.listen(tmp ?? a.path, () => resolve());
+        } else server.listen({ fd: a.fd }, () => resolve());
       });
+      if (tmp && a.kind === 'unix') fs.renameSync(tmp, a.path);
       server.unref();
       const addr = server.address();
-      this.log.info(`Serving ${[...routes].map((r) => (r === 'health' ? '/healthz, /readyz' : '/metrics')).join(' and ')} at ${typeof addr === 'string' ? `unix:${addr}` : `http://${a.kind === 'tcp' ? a.host : ''}:${addr?.port}`}`);
-      this.servers.push(server);
+      const shown = a.kind === 'unix' ? `unix:${a.path}` : typeof addr === 'string' ? `unix:${addr}` : `http://${a.kind === 'tcp' ? a.host : ''}:${addr?.port}`;
+      this.log.info(`Serving ${[...routes].map((r) => (r === 'health' ? '/healthz, /readyz' : '/metrics')).join(' and ')} at ${shown}`);
+      this.servers.push({ spec, server, unixPath: a.kind === 'unix' ? a.path : null });
     }
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.servers.map((s) => new Promise<void>((r) => (s.closeAllConnections(), s.close(() => r())))));
-    this.servers = [];
+  /** The listening sockets, for a USR2 child to serve on. */
+  fds(): EndpointFd[] {
+    return this.servers.map(({ spec, server }) => ({ spec, fd: (server as unknown as { _handle: { fd: number } })._handle.fd }));
+  }
+
+  /**
+   * Stops serving. `unlink`: remove a unix socket's path (not while another master, USR2 parent
+   * or child, serves on the same socket).
+   */
+  async close(unlink = true): Promise<void> {
+    const servers = this.servers.splice(0);
+    await Promise.all(servers.map(({ server }) => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r())))));
+    if (unlink) for (const s of servers) if (s.unixPath) fs.rmSync(s.unixPath, { force: true });
   }
 }

@@ -215,3 +215,46 @@ test('USR2 on a unix socket, then TERM to the old master: the socket path stays,
     if (newPid) killAll([...childrenOf(newPid), newPid]);
   }
 });
+
+test('USR2 with health and metrics endpoints: the new master serves them on the inherited sockets; the old one, stopping, leaves them to it', async () => {
+  const dir = tmpDir('ldsup-usr2-');
+  const port = await freePort();
+  const mport = await freePort();
+  const health = path.join(dir, 'health.sock');
+  const pidfile = path.join(dir, 'ldsup.pid');
+  const l = start([BASIC, '-w', '1', '-b', `127.0.0.1:${port}`, '--health-bind', `unix:${health}`, '--metrics-bind', `127.0.0.1:${mport}`, '-p', pidfile], { cwd: dir });
+  const readyz = () => get(0, '/readyz', { socketPath: health });
+  let newPid = 0;
+  try {
+    await l.ready();
+    expect((await readyz()).status).toBe(200);
+    // Keeps the old master draining for a while after its TERM (only its worker exists now).
+    const slow = get(port, '/slow?ms=6000');
+    await waitUntil('the slow request in flight', async () => /ldsup_worker_inflight_requests\{[^}]*\} 1/.test((await get(mport, '/metrics')).body));
+    l.signal('SIGUSR2');
+    newPid = await waitUntil(`<pidfile>.2; output:\n${l.output}`, () => readPid(`${pidfile}.2`));
+    await waitOutput(l, new RegExp(`Ready: 1 worker serving \\(master ${newPid}\\)`));
+    expect(l.output).not.toContain('cannot bind');
+    expect((await readyz()).status).toBe(200);
+    expect((await get(mport, '/metrics')).status).toBe(200);
+
+    // While the old master drains, the probes reach the master that stays: ready, never 'stopping'.
+    l.signal('SIGTERM');
+    await waitOutput(l, new RegExp(`\\[${l.pid}\\] \\[INFO\\] Handling signal: term`));
+    const during: string[] = [];
+    while (isAlive(l.pid)) during.push((await readyz()).body);
+    expect(during.length).toBeGreaterThan(0);
+    expect(during.filter((b) => b !== JSON.stringify({ status: 'ready' }))).toEqual([]);
+    expect((await slow).status).toBe(200);
+    expect(await l.waitExit()).toEqual({ code: 0, signal: null });
+
+    await waitOutput(l, /Master has been promoted\./);
+    expect(fs.existsSync(health) && fs.statSync(health).isSocket()).toBe(true);
+    expect((await readyz()).json()).toEqual({ status: 'ready' });
+    const metrics = (await get(mport, '/metrics')).body;
+    expect(metrics).toMatch(/^ldsup_workers_ready 1$/m);
+    expect(metrics).not.toMatch(new RegExp(`pid="${l.bootedWorkers()[0]}"`));
+  } finally {
+    if (newPid) killAll([...childrenOf(newPid), newPid]);
+  }
+});
