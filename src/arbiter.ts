@@ -17,6 +17,7 @@ import type { FlagRelay } from './launchdarkly/relay.js';
 import type { Logger } from './log.js';
 import { Pidfile } from './pidfile.js';
 import type { FromWorker } from './protocol.js';
+import { giveLogFiles, resolveIds } from './privileges.js';
 import { spawnNewMaster } from './reexec.js';
 import { closeListeners, createListeners, describeListeners, type Listener } from './sockets.js';
 import { whereStuck } from './stuck.js';
@@ -368,6 +369,14 @@ export class Arbiter {
   /** USR1: reopen log files, here and in every worker (logrotate). */
   private handleUsr1(): void {
     this.log.reopen();
+    // Workers that dropped privileges reopen as their user: after logrotate moved the files, the
+    // master (root) creates them again for that user first.
+    try {
+      const ids = resolveIds(this.settings.user, this.settings.group);
+      if (ids) for (const p of giveLogFiles([this.settings.errorLog, this.settings.accessLog], ids)) this.log.error(p);
+    } catch (err) {
+      this.log.error(`USR1: ${oneLine(err)}`);
+    }
     for (const w of this.workers.values()) w.send({ t: 'reopen' });
   }
 

@@ -19,7 +19,7 @@ import { appExport, importApp } from './loader.js';
 import type { Logger } from './log.js';
 import { Pidfile } from './pidfile.js';
 import { inherited } from './reexec.js';
-import { resolveIds } from './privileges.js';
+import { giveLogFiles, resolveIds } from './privileges.js';
 import { createRunDir, removeStaleRunDirs } from './run-dir.js';
 import { Notifier, listenFds } from './systemd.js';
 import { orphanReaper } from './pid1.js';
@@ -110,6 +110,8 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
         throw new StartError(`cannot open access log file ${settings.accessLog}: ${(err as Error).message}`);
       }
     }
+    // Workers reopen the log files on USR1 after dropping privileges: give them the files now.
+    if (ids) for (const p of giveLogFiles([settings.errorLog, settings.accessLog], ids)) log.warning(p);
     const preload = settings.preload ? await preloadApp(settings, hooks, log) : undefined;
     if (settings.pidfile) {
       // A USR2 child writes <pidfile>.2 until its old master has gone.

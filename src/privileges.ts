@@ -52,3 +52,33 @@ export function dropPrivileges(ids: Ids): void {
   process.setgid!(ids.gid);
   process.setuid!(ids.uid);
 }
+
+/**
+ * The log files workers write (`errorLog`, `accessLog`), made theirs: a worker reopens them on
+ * USR1 after it dropped privileges, and could not open a file only root may write, nor create
+ * one in root's log directory after logrotate moved it away (its lines then went on into the
+ * rotated file). So the master, still root, creates a missing file and gives it to the workers'
+ * user and group, as gunicorn chowns its log files. Only a regular file with one link, opened
+ * without following a symlink: never /dev/null, a fifo, or a file a link points at. Returns the
+ * problems, one line each.
+ */
+export function giveLogFiles(files: (string | null | undefined)[], ids: Ids): string[] {
+  const problems: string[] = [];
+  const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+  for (const file of new Set(files)) {
+    if (!file || file === '-') continue;
+    let fd = -1;
+    try {
+      fd = fs.openSync(file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o640);
+      const st = fs.fstatSync(fd);
+      if (st.isFile() && st.nlink === 1 && (st.uid !== ids.uid || st.gid !== ids.gid)) fs.fchownSync(fd, ids.uid, ids.gid);
+    } catch (err) {
+      // A fifo with no reader (ENXIO), a symlink (ELOOP): not a file to hand over.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENXIO' && code !== 'ELOOP') problems.push(`cannot give log file ${file} to the workers' user: ${(err as Error).message}`);
+    } finally {
+      if (fd >= 0) fs.closeSync(fd);
+    }
+  }
+  return problems;
+}

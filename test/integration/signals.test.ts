@@ -56,6 +56,34 @@ test('USR1: after logrotate renames the logs, master and worker lines land in th
   expect(fs.readFileSync(`${err}.1`, 'utf8')).toBe(oldErr);
 });
 
+const root = process.getuid?.() === 0;
+(root ? test : test.skip)('USR1 with --user (as root): workers that dropped privileges reopen the rotated logs too', async () => {
+  const dir = tmpDir('ldsup-usr1-');
+  fs.chmodSync(dir, 0o755); // a log directory like /var/log/app: root's, which the workers' user may only traverse
+  const port = await freePort();
+  const err = path.join(dir, 'error.log');
+  const acc = path.join(dir, 'access.log');
+  const l = start([BASIC, '-w', '1', '-b', `127.0.0.1:${port}`, '--user', 'nobody', '--group', 'nogroup', '--error-logfile', err, '--access-logfile', acc, '--access-logformat', '%(p)s "%(r)s" %(s)s'], { cwd: dir });
+  await waitUntil('ready in the error log', () => fs.existsSync(err) && /Ready: 1 worker serving/.test(fs.readFileSync(err, 'utf8')));
+  const [worker] = childrenOf(l.pid);
+  expect((await get(port, '/')).status).toBe(200);
+  await waitUntil('a line in the access log', () => fs.readFileSync(acc, 'utf8').includes('"GET / HTTP/1.1" 200'));
+
+  fs.renameSync(err, `${err}.1`);
+  fs.renameSync(acc, `${acc}.1`);
+  l.signal('SIGUSR1');
+  await waitUntil('the master reopened its error log', () => fs.existsSync(err) && fs.readFileSync(`${err}.1`, 'utf8').includes('Handling signal: usr1'));
+  await waitUntil(`the worker's lines in the new access log; output:\n${l.output}`, async () => {
+    await get(port, '/after');
+    return fs.existsSync(acc) && fs.readFileSync(acc, 'utf8').includes(`<${worker}> "GET /after HTTP/1.1" 200`);
+  });
+  expect(fs.readFileSync(`${acc}.1`, 'utf8')).not.toContain('/after');
+  process.kill(worker!, 'SIGTERM');
+  await waitUntil(`the worker's exit line in the new error log; output:\n${l.output}`, () => fs.readFileSync(err, 'utf8').includes(`[${worker}] [INFO] Worker exiting`));
+  expect(fs.readFileSync(`${err}.1`, 'utf8')).not.toContain(`[${worker}] [INFO] Worker exiting`);
+  expect(l.output).not.toContain('cannot reopen');
+});
+
 test('WINCH: workers stop, the master and its socket stay; a request waits in the backlog and is answered after TTIN', async () => {
   const dir = tmpDir('ldsup-winch-');
   const port = await freePort();
