@@ -137,7 +137,7 @@ export interface ArbiterDeps {
   /** Prometheus counters, when metrics are on. */
   metrics?: Metrics | null;
   /** systemd readiness notifications (no-op outside systemd). */
-  systemd?: { notify(...assignments: string[]): Promise<void> };
+  systemd?: { notify(...assignments: string[]): Promise<void>; handOver?(pid: number): Promise<void> };
   /** The health and metrics endpoints, once served (a USR2 child inherits their sockets). */
   endpoints?(): { fds(): EndpointFd[]; close(unlink?: boolean): Promise<void> } | null;
 }
@@ -806,11 +806,14 @@ export class Arbiter {
 
   /** Stop workers, close sockets, say why, remove the pidfile, run onExit; returns the exit status. */
   private async halt(reason: string | null, status: number, graceful: boolean): Promise<number> {
-    await this.deps.systemd?.notify('STOPPING=1');
-    // The other master of a USR2 (parent or child) serves on the same health and metrics sockets
-    // and stays: leave the probes to it now, rather than answer half of them 'stopping' while
+    // The other master of a USR2 (parent or child) stays, and with it the service: systemd is
+    // told to follow it, not that the service stops. It serves on the same health and metrics
+    // sockets too: leave the probes to it now, rather than answer half of them 'stopping' while
     // this one drains (a load balancer would take the host out). Its socket paths stay.
-    if (this.reexecPid || this.parentPid) await this.deps.endpoints?.()?.close(false);
+    const other = this.reexecPid || this.parentPid;
+    if (other && this.deps.systemd?.handOver) await this.deps.systemd.handOver(other);
+    else await this.deps.systemd?.notify('STOPPING=1');
+    if (other) await this.deps.endpoints?.()?.close(false);
     await this.stop(graceful);
     for (const p of this.pendingReloads.splice(0)) p.reply({ ok: false, error: 'the master stopped' });
     // A unix socket path stays while another master (USR2 parent or child) serves on it.

@@ -39,9 +39,22 @@ export class Notifier {
 
   /** Sends `READY=1` / `RELOADING=1` / `STOPPING=1` (and a STATUS line) on behalf of the master. */
   notify(...assignments: string[]): Promise<void> {
+    return this.send(process.pid, assignments);
+  }
+
+  /**
+   * A master that stops while the other master of a USR2 (child or parent) serves on: the
+   * service goes on, in that master. MAINPID goes to it, and no STOPPING=1: systemd would stop
+   * the service, and once this master (its main pid) exits, kill the other with the cgroup.
+   */
+  handOver(pid: number): Promise<void> {
+    return this.send(pid, [`STATUS=master ${process.pid} stopped; master ${pid} serves on`]);
+  }
+
+  private send(pid: number, assignments: string[]): Promise<void> {
     if (!this.socket) return Promise.resolve();
     return new Promise((resolve) => {
-      const child = execFile('systemd-notify', [`--pid=${process.pid}`, ...assignments], { env: { ...process.env, NOTIFY_SOCKET: this.socket } }, (err, _out, stderr) => {
+      const child = execFile('systemd-notify', [`--pid=${pid}`, ...assignments], { env: { ...process.env, NOTIFY_SOCKET: this.socket } }, (err, _out, stderr) => {
         if (err && !this.warned) {
           this.warned = true;
           this.log.warning(`cannot notify systemd: ${(stderr || err.message).trim().split('\n')[0]}`);

@@ -6,7 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CLI, FIXTURES, cleanup, freePort, get, start, tmpDir } from '../support/ldsup.js';
+import { CI_TIMEOUT, CLI, FIXTURES, cleanup, freePort, get, start, tmpDir, waitGone } from '../support/ldsup.js';
+import { childrenOf, killAll, waitOutput, waitUntil } from '../support/proc.js';
 import { waitFor } from '../support/wait.js';
 
 const APP = path.join(FIXTURES, 'apps', 'basic.mjs');
@@ -84,4 +85,58 @@ test('sd_notify: READY=1 once workers are ready, RELOADING=1/READY=1 around a HU
   expect(states()).toEqual(['READY', 'RELOADING', 'READY', 'STOPPING']);
   // Workers never see NOTIFY_SOCKET (only the master talks to systemd).
   expect(l.output).not.toContain('cannot notify systemd');
+});
+
+test('sd_notify across USR2: the new master becomes MAINPID, and the old one hands MAINPID over as it stops instead of sending STOPPING=1', async () => {
+  const dir = tmpDir();
+  const sock = path.join(dir, 'notify.sock');
+  const listener = run('python3', [path.join(FIXTURES, 'bin', 'notify-listener.py'), sock, '120']);
+  await waitFor(() => listener.out.text.includes('BOUND'), 10_000, 'the notify listener');
+  const port = await freePort();
+  const pidfile = path.join(dir, 'ldsup.pid');
+  const l = start([APP, '-w', '1', '-b', `127.0.0.1:${port}`, '-p', pidfile], { cwd: dir, env: { NOTIFY_SOCKET: sock } });
+  // Each datagram, as its assignments.
+  const datagrams = () =>
+    listener.out.text
+      .split('\n')
+      .filter((line) => line.startsWith('GOT '))
+      .map((line) => line.slice(4).split(' | '));
+  const mainPid = () => datagrams().flat().filter((a) => a.startsWith('MAINPID=')).pop();
+  let newPid = 0;
+  try {
+    await l.ready();
+    await waitFor(() => datagrams().some((d) => d.includes('READY=1') && d.includes(`MAINPID=${l.pid}`)), 10_000, 'READY=1 from the first master');
+    const usr2 = async () => {
+      const start = datagrams().length;
+      l.signal('SIGUSR2');
+      const pid = await waitUntil(`<pidfile>.2; output:\n${l.output}`, () => Number(fs.existsSync(`${pidfile}.2`) && fs.readFileSync(`${pidfile}.2`, 'utf8')));
+      await waitFor(() => datagrams().slice(start).some((d) => d.includes('READY=1') && d.includes(`MAINPID=${pid}`)), CI_TIMEOUT, 'READY=1 from the new master');
+      return pid;
+    };
+    // Rollback: the new master stopped, the old one is the service again.
+    newPid = await usr2();
+    let before = datagrams().length;
+    process.kill(newPid, 'SIGTERM');
+    await waitOutput(l, new RegExp(`New master \\(pid ${newPid}\\) exited with code 0`));
+    await waitFor(() => datagrams().length > before, 10_000, 'what the new master told systemd as it stopped');
+    expect(datagrams().slice(before).flat()).not.toContain('STOPPING=1');
+    expect(mainPid()).toBe(`MAINPID=${l.pid}`);
+    // Upgrade: the old master stopped, the new one is the service.
+    newPid = await usr2();
+    before = datagrams().length;
+    l.signal('SIGTERM');
+    expect(await l.waitExit()).toEqual({ code: 0, signal: null });
+    await waitOutput(l, /Master has been promoted\./);
+    await waitFor(() => datagrams().length > before, 10_000, 'what the old master told systemd as it stopped');
+    // systemd must go on with the new master: STOPPING=1 (or the old pid as MAINPID, which then
+    // exits) makes it stop the service and kill the new master with the rest of the cgroup.
+    expect(datagrams().slice(before).flat()).not.toContain('STOPPING=1');
+    expect(mainPid()).toBe(`MAINPID=${newPid}`);
+    // The promoted master's own stop is the service's.
+    process.kill(newPid, 'SIGTERM');
+    await waitGone(newPid, CI_TIMEOUT);
+    await waitFor(() => datagrams().slice(before).flat().includes('STOPPING=1'), 10_000, 'STOPPING=1 from the promoted master');
+  } finally {
+    if (newPid) killAll([...childrenOf(newPid), newPid]);
+  }
 });
