@@ -6,10 +6,11 @@
  */
 import fs from 'node:fs';
 import type http from 'node:http';
-import path from 'node:path';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { parseAddress } from './address.js';
 import type { Logger } from './log.js';
+import { listeningFd } from './runtime.js';
+import { removeStaleUnixSocket, tempSocketPath } from './sockets.js';
 
 /** What the endpoints read from the arbiter. */
 export interface ObservedState {
@@ -81,9 +82,6 @@ export interface EndpointOptions {
   readyRequiresFlags: boolean;
 }
 
-/** The longest path a unix socket can be bound at (sun_path: 108 bytes with the NUL). */
-const SUN_PATH_MAX = 107;
-
 /** An endpoint socket as a USR2 child inherits it: its address as configured, and the fd. */
 export interface EndpointFd {
   spec: string;
@@ -145,20 +143,18 @@ export class Endpoints {
       const fd = inherited.find((e) => e.spec === spec)?.fd;
       // node:http is loaded only by a master that serves metrics or health (~5 ms before the first fork otherwise).
       const server = process.getBuiltinModule('node:http').createServer((req, res) => void this.handle(req, res, routes).catch(() => res.destroy()));
-      // libuv removes the path of a unix socket it bound when the server closes, also while the
-      // other master of a USR2 still serves there: bound at a temporary name and renamed into
-      // place, the path is ldsup's to remove (close()), as for the app's sockets (sockets.ts).
-      let tmp = a.kind === 'unix' && fd === undefined ? path.join(path.dirname(a.path), `.${process.pid}.endpoint.sock`) : null;
-      if (tmp && Buffer.byteLength(tmp) > SUN_PATH_MAX) tmp = null; // too long for a socket path: bind the path itself
+      const cannot = (err: NodeJS.ErrnoException) => new Error(`cannot bind ${spec} for ${[...routes].join(' and ')}: ${err.code ?? err.message}`);
+      // As for the app's sockets (sockets.ts): a file left by a killed master is removed, and the
+      // socket is bound at a temporary name and renamed into place, so that the path is ldsup's
+      // to remove (close()), not libuv's, while the other master of a USR2 still serves there.
+      const tmp = a.kind === 'unix' && fd === undefined ? tempSocketPath(a.path) : null;
+      if (a.kind === 'unix' && fd === undefined) await removeStaleUnixSocket(a.path).catch((err) => Promise.reject(cannot(err)));
       await new Promise<void>((resolve, reject) => {
-        server.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`cannot bind ${spec} for ${[...routes].join(' and ')}: ${err.code ?? err.message}`)));
+        server.once('error', (err: NodeJS.ErrnoException) => reject(cannot(err)));
         if (fd !== undefined) server.listen({ fd }, () => resolve());
         else if (a.kind === 'tcp') server.listen(a.port, a.host, () => resolve());
-        else if (a.kind === 'unix') {
-          // Renamed into place, a socket must not replace one that is there (Node's bind refuses it).
-          if (tmp && fs.existsSync(a.path)) return reject(new Error(`cannot bind ${spec} for ${[...routes].join(' and ')}: EADDRINUSE`));
-          server.listen(tmp ?? a.path, () => resolve());
-        } else server.listen({ fd: a.fd }, () => resolve());
+        else if (a.kind === 'unix') server.listen(tmp ?? a.path, () => resolve());
+        else server.listen({ fd: a.fd }, () => resolve());
       });
       if (tmp && a.kind === 'unix') fs.renameSync(tmp, a.path);
       server.unref();
@@ -171,7 +167,7 @@ export class Endpoints {
 
   /** The listening sockets, for a USR2 child to serve on. */
   fds(): EndpointFd[] {
-    return this.servers.map(({ spec, server }) => ({ spec, fd: (server as unknown as { _handle: { fd: number } })._handle.fd }));
+    return this.servers.map(({ spec, server }) => ({ spec, fd: listeningFd(server) }));
   }
 
   /**

@@ -1,5 +1,5 @@
 /**
- * Node-version capability gates and the one internal Node API ldsup touches, all in one place
+ * Node-version capability gates and the internal Node APIs the master touches, all in one place
  * (tsx's node-features.ts pattern). Tested on Node 20 and 24 by test/unit/runtime.test.ts.
  */
 import net from 'node:net';
@@ -52,6 +52,17 @@ export function bindHandle(opts: { host?: string; port?: number; path?: string; 
     throw e;
   }
   return r;
+}
+
+/**
+ * The fd a listening `net.Server` accepts on, to hand to a USR2 child: Node keeps it on the
+ * server's internal `_handle` (the same TCP or pipe handle `_createServerHandle` makes). Throws
+ * where a Node.js no longer has it there; the caller then cannot hand the socket over.
+ */
+export function listeningFd(server: net.Server): number {
+  const fd = (server as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) throw new Error(`this Node.js (${process.version}) does not show a listening server's fd`);
+  return fd;
 }
 
 /**

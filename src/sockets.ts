@@ -87,15 +87,21 @@ const SUN_PATH_MAX = 107;
 let unixBinds = 0;
 
 /**
- * Binds a unix socket at `p`. libuv removes the path of a socket it bound when the handle is
- * closed, also where the path must stay: another master (USR2 parent or child) still serves on
- * the socket. So it is bound at a temporary name beside `p` and renamed into place; libuv's
- * removal then finds nothing, and only closeListeners() removes `p`, when told to. (Where the
- * temporary name would be too long for a socket path, `p` itself is bound.)
+ * Where to bind a unix socket that is to live at `p`. libuv removes the path of a socket it bound
+ * when the handle is closed, also where the path must stay: another master (USR2 parent or child)
+ * still serves on the socket. So it is bound at this temporary name beside `p` and renamed into
+ * place; libuv's removal then finds nothing, and only ldsup removes `p`, when it should. Null
+ * where the temporary name would be too long for a socket path (then `p` itself is bound).
  */
-function bindUnix(p: string): ServerHandle {
+export function tempSocketPath(p: string): string | null {
   const tmp = path.join(path.dirname(p), `.${process.pid}.${++unixBinds}.sock`);
-  if (Buffer.byteLength(tmp) > SUN_PATH_MAX) return bindHandle({ path: p });
+  return Buffer.byteLength(tmp) > SUN_PATH_MAX ? null : tmp;
+}
+
+/** Binds a unix socket at `p`, through a temporary name (tempSocketPath). */
+function bindUnix(p: string): ServerHandle {
+  const tmp = tempSocketPath(p);
+  if (!tmp) return bindHandle({ path: p });
   const handle = bindHandle({ path: tmp });
   try {
     fs.renameSync(tmp, p);
@@ -116,7 +122,12 @@ export function adopt(spec: string, fd: number): Listener {
   return { spec, address, fd, handle };
 }
 
-async function removeStaleUnixSocket(p: string): Promise<void> {
+/**
+ * Before binding a unix socket at `p`: a socket file nobody answers on is left from a master that
+ * was killed (SIGKILL, the OOM killer) and is removed; one in use is EADDRINUSE; anything else
+ * there is an error. Errors carry `code`.
+ */
+export async function removeStaleUnixSocket(p: string): Promise<void> {
   let st: fs.Stats;
   try {
     st = fs.statSync(p);

@@ -4,8 +4,9 @@
  * `promtool check metrics` (Debian's prometheus package; .ci/run installs it).
  */
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
-import { FIXTURES, cleanup, freePort, get, start } from '../support/ldsup.js';
+import { FIXTURES, cleanup, freePort, get, runCli, start, tmpDir } from '../support/ldsup.js';
 import { waitFor } from '../support/wait.js';
 
 afterEach(cleanup);
@@ -77,4 +78,23 @@ test('/metrics: per-worker and master figures, restarts by reason, valid for pro
   // promtool exits non-zero on any format or naming problem.
   const out = execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
   expect(out).toBe('');
+});
+
+test('a health socket left by a master killed with SIGKILL does not block the next start; one in use does', async () => {
+  const dir = tmpDir('ldsup-health-');
+  const sock = path.join(dir, 'health.sock');
+  const args = (port: number) => [APP, '-w', '1', '-b', `127.0.0.1:${port}`, '--health-bind', `unix:${sock}`];
+  const first = start(args(await freePort()));
+  await first.ready();
+  first.killGroup(); // OOM killer, kill -9: nothing removes the socket file
+  await first.waitExit();
+  expect(fs.statSync(sock).isSocket()).toBe(true);
+  const next = start(args(await freePort()));
+  await next.ready();
+  expect((await get(0, '/healthz', { socketPath: sock })).json()).toEqual({ status: 'ok' });
+  // The same path while `next` serves on it: refused, with the address and what it is for.
+  const r = await runCli(args(await freePort()));
+  expect(r.code).toBe(1);
+  expect(r.output).toMatch(new RegExp(`cannot bind unix:${sock.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} for health: EADDRINUSE`));
+  expect((await get(0, '/healthz', { socketPath: sock })).status).toBe(200);
 });

@@ -1,7 +1,8 @@
-// The one internal Node API ldsup touches (net._createServerHandle and its handle), on real
-// loopback sockets. CI runs this on Node 20 and Node 24.
+// The internal Node APIs the master touches (net._createServerHandle and its handle, a listening
+// server's fd), on real loopback sockets. CI runs this on Node 20 and Node 24.
 import net from 'node:net';
-import { bindHandle, hasBindOnlyHandle, probeListen } from '../../src/runtime.js';
+import fs from 'node:fs';
+import { bindHandle, hasBindOnlyHandle, listeningFd, probeListen } from '../../src/runtime.js';
 import { freePort } from '../support/ldsup.js';
 
 const listening = (port: number): Promise<net.Server> =>
@@ -56,4 +57,14 @@ test('probeListen finds another process listening on the port (bind alone would 
 
 test('bindHandle reports a bad address by its errno name', () => {
   expect(() => bindHandle({ host: '192.0.2.1', port: 0 })).toThrow(expect.objectContaining({ code: 'EADDRNOTAVAIL' }));
+});
+
+test("listeningFd gives the fd a listening server accepts on (what a USR2 child is handed), and refuses a closed server", async () => {
+  const s = await listening(0);
+  const fd = listeningFd(s);
+  // That fd is the listening socket: a socket inode, and connections to its port are accepted.
+  expect(fs.readlinkSync(`/proc/self/fd/${fd}`)).toMatch(/^socket:\[\d+\]$/);
+  expect(await connects((s.address() as net.AddressInfo).port)).toBe(true);
+  await new Promise((r) => s.close(r));
+  expect(() => listeningFd(s)).toThrow(/does not show a listening server's fd/);
 });
