@@ -249,8 +249,21 @@ function exitWorker(code: number): Promise<never> {
     if (ld) await closeClient(ld);
     log.info(`Worker exiting (pid: ${process.pid})`);
     if (ctx) await runHook(hooks, 'workerExit', log, {}, ctx);
+    await lastBeat();
     process.exit(code);
   })());
+}
+
+/**
+ * A last heartbeat as the worker exits: the master counts requests from heartbeats, and those
+ * served since the last one (up to a second's worth) were lost at every reload, recycling or
+ * scale-down. Sent with a callback, so it is out before the process ends.
+ */
+function lastBeat(): Promise<void> {
+  return new Promise((resolve) => {
+    if (!ready || !process.connected) return resolve();
+    process.send!({ t: 'hb', requests, rss: process.memoryUsage.rss(), inflight: 0, lagMs: 0 }, () => resolve());
+  });
 }
 
 /** Timeout: the master says our loop was stuck; run workerAbort if we still can, then exit 1. */

@@ -80,6 +80,18 @@ test('/metrics: per-worker and master figures, restarts by reason, valid for pro
   expect(out).toBe('');
 });
 
+test('ldsup_requests_total keeps what a worker served after its last heartbeat: it tells the master as it exits (max-requests recycling)', async () => {
+  const port = await freePort();
+  const mport = await freePort();
+  // Heartbeats every second; the worker serves its 3 requests and is recycled well within one.
+  const l = start([APP, '-w', '1', '-b', `127.0.0.1:${port}`, '--metrics-bind', `127.0.0.1:${mport}`, '-t', '120', '--max-requests', '3']);
+  await l.ready();
+  const [first] = l.bootedWorkers();
+  for (let i = 0; i < 3; i++) await get(port, '/');
+  await l.waitFor(new RegExp(`Worker exiting \\(pid: ${first}\\)`));
+  await waitFor(async () => /ldsup_requests_total 3\n/.test((await get(mport, '/metrics')).body), 30_000, 'metrics to count the 3 requests of the recycled worker');
+});
+
 test('a health socket left by a master killed with SIGKILL does not block the next start; one in use does', async () => {
   const dir = tmpDir('ldsup-health-');
   const sock = path.join(dir, 'health.sock');
