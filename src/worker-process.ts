@@ -2,8 +2,8 @@
  * The worker: the program each worker process runs (forked by the master).
  *
  * Boot order (gunicorn's init_process, adapted): init from the master (sent as it forks us) → logger →
- * LaunchDarkly client from the master's flag data → postFork → import the app → listen on the
- * inherited sockets → postWorkerInit → ready. Any failure before ready exits with 3 (boot
+ * LaunchDarkly client from the master's flag data → postFork → import the app → postWorkerInit →
+ * listen on the inherited sockets → ready. Any failure before ready exits with 3 (boot
  * error) or 4 (app has no handler), which the master reads.
  *
  * Stop: TERM = drain and exit 0; QUIT/INT = workerInt, drop connections, exit 0; master gone
@@ -133,8 +133,14 @@ async function boot(init: InitMsg): Promise<void> {
   });
   serving.onAppError = (err) => log.error(`Error handling request: ${oneLine(err)}`);
   if (init.balance) serving.onKeptChange = reportKept;
-  await serving.listen();
+  // postWorkerInit first, as gunicorn's worker runs it before its accept loop: a worker that
+  // accepted while the hook ran served requests before the app's own set-up was done, and a stop,
+  // a newer reload, a boot timeout or a throwing hook then ended it with `process.exit` and reset
+  // the connections it had taken (which would have waited in the backlog for a ready worker).
   await runHook(hooks, 'postWorkerInit', log, { critical: true }, ctx);
+  // Listening on inherited fds takes no turn of the event loop (its callbacks come on nextTick), so
+  // a TERM finds a worker that accepts nothing yet, or a ready one, which drains.
+  await serving.listen();
   ready = true;
   send({ t: 'ready' });
   const lag = process.getBuiltinModule('node:perf_hooks').monitorEventLoopDelay({ resolution: 20 }); // after ready: off the boot path

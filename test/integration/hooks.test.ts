@@ -261,3 +261,74 @@ test('USR2: preExec runs in the old master, then the new master runs onStarting 
     }
   }
 });
+
+/**
+ * Connections waiting in the accept queue of the listener on 127.0.0.1:`port` (the rx_queue of a
+ * LISTEN socket in /proc/net/tcp), -1 if there is no such listener.
+ */
+function acceptQueue(port: number): number {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f[1] === local && f[3] === '0A') return parseInt(f[4]!.split(':')[1]!, 16);
+  }
+  return -1;
+}
+
+test('postWorkerInit runs before the worker accepts: a connection waits, also through a boot that fails there, and the next worker answers it', async () => {
+  const dir = tmpDir('ldsup-pwi-');
+  const port = await freePort();
+  const gate = path.join(dir, 'gate');
+  const broken = path.join(dir, 'broken');
+  const held = path.join(dir, 'held');
+  const early = path.join(dir, 'early');
+  const cfg = path.join(dir, 'supervisor.config.mjs');
+  // postWorkerInit waits while `gate` exists; the first worker to find `broken` takes it and
+  // fails there (a database that is down); preRequest notes any request served before it finished.
+  fs.writeFileSync(
+    cfg,
+    `import fs from 'node:fs';
+export default {
+  app: ${JSON.stringify(path.join(FIXTURES, 'apps', 'basic.mjs'))},
+  bind: '127.0.0.1:${port}',
+  workers: 1,
+  postWorkerInit: async () => {
+    fs.appendFileSync(${JSON.stringify(held)}, process.pid + '\\n');
+    while (fs.existsSync(${JSON.stringify(gate)})) await new Promise((r) => setTimeout(r, 20));
+    let fail = true;
+    try { fs.renameSync(${JSON.stringify(broken)}, ${JSON.stringify(`${broken}.taken`)}); } catch { fail = false; }
+    if (fail) throw new Error('database unreachable');
+    globalThis.__initDone = true;
+  },
+  preRequest: () => {
+    if (!globalThis.__initDone) fs.appendFileSync(${JSON.stringify(early)}, process.pid + '\\n');
+  },
+};
+`,
+  );
+  const l = start(['-c', cfg], { cwd: dir });
+  await l.ready();
+  // No worker left (WINCH): the next one is the only process that could accept.
+  const [first] = l.bootedWorkers();
+  l.signal('SIGWINCH');
+  await waitGone(first!, CI_TIMEOUT);
+  fs.writeFileSync(gate, '');
+  fs.writeFileSync(broken, '');
+  l.signal('SIGTTIN');
+  const heldBy = () => fs.readFileSync(held, 'utf8').trim().split('\n').map(Number);
+  await waitUntil('the new worker inside postWorkerInit', () => heldBy().length === 2);
+  const reply = get(port, '/slow?ms=200');
+  let answeredEarly = false;
+  void reply.then(() => (answeredEarly = true), () => (answeredEarly = true));
+  // Unanswered and queued in the backlog, not taken by the worker still in postWorkerInit.
+  await waitUntil('the request answered or queued in the backlog', () => answeredEarly || acceptQueue(port) === 1);
+  fs.rmSync(gate);
+  await l.waitFor(/Exception in worker process: hook postWorkerInit failed: database unreachable/);
+  const r = await reply;
+  expect(r.status).toBe(200);
+  expect(fs.existsSync(early) ? fs.readFileSync(early, 'utf8') : '').toBe('');
+  // Answered by the worker after the one that failed.
+  const heldPids = heldBy();
+  expect(heldPids.length).toBeGreaterThanOrEqual(3);
+  expect(r.json<{ pid: number }>().pid).toBe(heldPids.at(-1));
+});
