@@ -770,11 +770,19 @@ export class Arbiter {
   // ---- stopping --------------------------------------------------------------------------
 
   /**
-   * Stops every worker: TERM (graceful) or QUIT (quick), reap until `gracefulTimeout`, SIGKILL
-   * the rest, reap again. An INT/QUIT during a graceful stop turns it into a quick one.
+   * Closes the master's sockets, then stops every worker: TERM (graceful) or QUIT (quick), reap
+   * until `gracefulTimeout`, SIGKILL the rest, reap again. An INT/QUIT during a graceful stop turns
+   * it into a quick one.
    */
   async stop(graceful: boolean): Promise<void> {
     this.stopping = true;
+    // The master's copies of the sockets go first, as in gunicorn's stop(); the workers close
+    // theirs as they start to drain, and then the port is closed: a new connection is refused at
+    // once, which a client or proxy retries elsewhere. Kept open, it was accepted into a backlog
+    // that no process would take it from, its request sent, and reset when the master exited, up
+    // to gracefulTimeout later (too late to retry, and never for a POST). Another master (USR2)
+    // or systemd holding the socket keeps it open, and its workers take those connections.
+    this.closeListeners();
     for (const w of this.workers.values()) {
       w.state = 'retiring';
       w.kill(graceful ? 'SIGTERM' : 'SIGQUIT');
@@ -804,6 +812,14 @@ export class Arbiter {
     }
   }
 
+  private listenersClosed = false;
+  /** Once, as a stop begins. A unix socket path stays while another master (USR2 parent or child) serves on it. */
+  private closeListeners(): void {
+    if (this.listenersClosed) return;
+    this.listenersClosed = true;
+    closeListeners(this.listeners, !this.reexecPid && !this.parentPid);
+  }
+
   /** Stop workers, close sockets, say why, remove the pidfile, run onExit; returns the exit status. */
   private async halt(reason: string | null, status: number, graceful: boolean): Promise<number> {
     // The other master of a USR2 (parent or child) stays, and with it the service: systemd is
@@ -816,8 +832,6 @@ export class Arbiter {
     if (other) await this.deps.endpoints?.()?.close(false);
     await this.stop(graceful);
     for (const p of this.pendingReloads.splice(0)) p.reply({ ok: false, error: 'the master stopped' });
-    // A unix socket path stays while another master (USR2 parent or child) serves on it.
-    closeListeners(this.listeners, !this.reexecPid && !this.parentPid);
     await this.deps.relay.close();
     const say = status === 0 ? this.log.info : this.log.error;
     say('Shutting down: Master');

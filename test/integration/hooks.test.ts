@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CI_TIMEOUT, FIXTURES, cleanup, freePort, get, start, tmpDir, waitGone } from '../support/ldsup.js';
-import { childrenOf, killAll, waitUntil } from '../support/proc.js';
+import { acceptQueue, childrenOf, killAll, waitUntil } from '../support/proc.js';
 
 jest.setTimeout(120_000);
 afterEach(cleanup);
@@ -261,19 +261,6 @@ test('USR2: preExec runs in the old master, then the new master runs onStarting 
     }
   }
 });
-
-/**
- * Connections waiting in the accept queue of the listener on 127.0.0.1:`port` (the rx_queue of a
- * LISTEN socket in /proc/net/tcp), -1 if there is no such listener.
- */
-function acceptQueue(port: number): number {
-  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f[1] === local && f[3] === '0A') return parseInt(f[4]!.split(':')[1]!, 16);
-  }
-  return -1;
-}
 
 test('postWorkerInit runs before the worker accepts: a connection waits, also through a boot that fails there, and the next worker answers it', async () => {
   const dir = tmpDir('ldsup-pwi-');

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CI_TIMEOUT, FIXTURES, ROOT, cleanup, freePort, get, isAlive, runCli, start, tmpDir, waitGone, writeConfig } from '../support/ldsup.js';
-import { waitUntil } from '../support/proc.js';
+import { acceptQueue, waitUntil } from '../support/proc.js';
 
 afterEach(cleanup);
 
@@ -97,6 +97,33 @@ test('TERM while a slow request is in flight: the request gets its 200, then the
   expect(await l.waitExit()).toEqual({ code: 0, signal: null });
   expect(l.output.match(/Worker exiting \(pid: \d+\)/g)).toHaveLength(2);
   for (const pid of l.bootedWorkers()) expect(isAlive(pid)).toBe(false);
+});
+
+test('TERM: new connections are refused while a long request drains, as in gunicorn (closed listeners), not held in the backlog and reset at the exit', async () => {
+  const dir = tmpDir();
+  const port = await freePort();
+  const mark = path.join(dir, 'slow-request-arrived');
+  const l = start([app('slow-boot.mjs'), '-w', '2', '-b', `127.0.0.1:${port}`, '--graceful-timeout', '60'], { env: { SLOW_BOOT_MS: '0', SLOW_MARK: mark } });
+  await l.ready();
+  let slowDone = false;
+  const slow = get(port, '/slow?ms=10000').finally(() => (slowDone = true));
+  await waitUntil('the slow request to reach a worker', () => fs.existsSync(mark));
+  l.signal('SIGTERM');
+  // Master and workers close their copies of the socket: nothing listens on the port any more,
+  // while the slow request is still being served.
+  await waitUntil('no listener on the port', () => acceptQueue(port) === -1);
+  expect(slowDone).toBe(false);
+  // A connection now is refused at once, which a client or proxy can retry elsewhere safely; it
+  // used to be accepted into a backlog nobody would take it from, sent its request, and was reset
+  // when the master exited (nginx retries no POST after that).
+  const late = await get(port, '/').then(
+    (r) => `answered ${r.status}`,
+    (err: NodeJS.ErrnoException) => err.code ?? err.message,
+  );
+  expect(late).toBe('ECONNREFUSED');
+  expect(slowDone).toBe(false);
+  expect((await slow).status).toBe(200);
+  expect(await l.waitExit()).toEqual({ code: 0, signal: null });
 });
 
 test.each(['SIGINT', 'SIGQUIT'] as const)('%s is a quick stop: the in-flight request is cut, the master exits 0', async (sig) => {

@@ -84,6 +84,19 @@ export function taggedProcesses(key: string, value: string): number[] {
   return out;
 }
 
+/**
+ * Connections waiting in the accept queue of the listener on 127.0.0.1:`port` (the rx_queue of
+ * its LISTEN socket in /proc/net/tcp); -1 when nothing listens there.
+ */
+export function acceptQueue(port: number): number {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f[1] === local && f[3] === '0A') return parseInt(f[4]!.split(':')[1]!, 16);
+  }
+  return -1;
+}
+
 /** SIGKILLs each pid (ignoring the ones already gone). */
 export function killAll(pids: Iterable<number>): void {
   for (const pid of pids) {
