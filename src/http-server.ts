@@ -17,7 +17,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { Socket } from 'node:net';
 import { callApp } from './call-app.js';
-import { noteResponse, responseInProgress } from './socket-response.js';
+import { noteResponse, responseInProgress, responseOnTheWire } from './socket-response.js';
 
 export interface ServeOptions {
   fds: number[];
@@ -48,6 +48,8 @@ const kNext = Symbol('ldsup.next');
 const kServing = Symbol('ldsup.serving');
 const kStartedAt = Symbol('ldsup.startedAt');
 const kKeep = Symbol('ldsup.keep');
+/** On a pipelined request's response: never to be answered (a response ahead of it closes the connection). */
+const kUnanswered = Symbol('ldsup.unanswered');
 /** kKeep: a connection's standing in the keep-alive balance (see HttpServing.shed). */
 const enum Keep {
   /** No request yet. */
@@ -108,7 +110,13 @@ class ConnectionList {
     return out;
   }
 }
-type TrackedResponse = http.ServerResponse & { [kServing]?: HttpServing; [kStartedAt]?: bigint };
+type TrackedResponse = http.ServerResponse & { [kServing]?: HttpServing; [kStartedAt]?: bigint; [kUnanswered]?: true; _last?: boolean };
+
+/** `res` will carry `Connection: close` (set, not written yet). */
+function closeSet(res: http.ServerResponse): boolean {
+  const v = res.getHeader('connection');
+  return v !== undefined && /close/i.test(String(v));
+}
 
 /** A response is in progress on `s` (`writableFinished`: all of it handed to the socket). */
 function busy(s: TrackedSocket): boolean {
@@ -243,8 +251,13 @@ export class HttpServing {
         this.keptChanged(1);
       }
     }
-    noteResponse(s, res);
-    if (this.draining || this.noKeepAlive || s[kKeep] === Keep.Shed) res.setHeader('Connection', 'close');
+    const close = this.draining || this.noKeepAlive || s[kKeep] === Keep.Shed;
+    const ahead = noteResponse(s, res);
+    if (ahead && !this.answerable(s, ahead, close)) {
+      (res as TrackedResponse)[kUnanswered] = true;
+      return;
+    }
+    if (close) res.setHeader('Connection', 'close');
     if (onDone) {
       // 'close' follows 'finish', and also comes when the client goes away first: one listener is enough.
       (res as TrackedResponse)[kServing] = this;
@@ -257,6 +270,28 @@ export class HttpServing {
     } catch (err) {
       this.fail(res, err);
     }
+  }
+
+  /**
+   * A request pipelined behind `ahead` (off the hot path: only pipelining clients get here):
+   * whether it will be answered. Where this connection is to close (`close`: drain, recycling, the
+   * keep-alive balance, keepAlive 0), a `Connection: close` set on a response ahead and not yet
+   * written moves to this request's response, so every request already received is answered
+   * (with the close on an earlier one, the app ran the later ones and nobody answered them). Once
+   * a close is written, the requests behind it are never answered, and the app must not run them
+   * (RFC 9112 9.6: no request after a `close` is processed; the client sends it again): a client
+   * that sent one again had it run twice. That is what an app that answers at once meets: a
+   * pipelined request is parsed after the close went out.
+   */
+  private answerable(s: TrackedSocket, ahead: TrackedResponse, close: boolean): boolean {
+    const wire = responseOnTheWire(s) as TrackedResponse | null;
+    for (const r of wire && wire !== ahead ? [wire, ahead] : [ahead]) {
+      if (r[kUnanswered]) return false;
+      if (r.headersSent) {
+        if (r._last) return false; // Node's own: it ends the connection after this response
+      } else if (close && closeSet(r)) r.removeHeader('Connection');
+    }
+    return true;
   }
 
   /** @internal A response is finished or its client went away (only with `onDone`). */

@@ -26,17 +26,35 @@ type TrackedSocket = Socket & { _httpMessage?: ServerResponse | null; [kLatest]?
 /** Whether Node's own pointer works: unknown until the first request. */
 let nodeTracks: boolean | undefined;
 
-/** For every request, with its response, before the app runs. */
-export function noteResponse(s: Socket, res: ServerResponse): void {
+/**
+ * For every request, with its response, before the app runs. Returns null, or, when the request
+ * may be pipelined behind responses still on their way (Node queues it), the last of those. On the
+ * fallback, which cannot tell a response Node is still writing from one it has written (its
+ * `writableFinished` is true once all of it is handed to the socket), that is the connection's
+ * previous response, whatever its state.
+ */
+export function noteResponse(s: Socket, res: ServerResponse): ServerResponse | null {
+  const t = s as TrackedSocket;
   if (nodeTracks === true) {
-    // Pipelined behind a response still on its way: Node queues this one. The last response is
-    // where `Connection: close` belongs (on an earlier one the queued requests would go unanswered),
-    // so remember it; only pipelining connections pay for the reference.
-    if ((s as TrackedSocket)._httpMessage !== res) (s as TrackedSocket)[kLatest] = res;
-    return;
+    if (t._httpMessage === res) return null;
+    // Pipelined: the last response is where `Connection: close` belongs (on an earlier one the
+    // queued requests would go unanswered), so remember it; only pipelining connections pay for
+    // the reference.
+    const ahead = pending(t[kLatest]) ?? t._httpMessage ?? null;
+    t[kLatest] = res;
+    return ahead;
   }
-  if (nodeTracks === undefined && (nodeTracks = (s as TrackedSocket)._httpMessage === res)) return;
-  (s as TrackedSocket)[kLatest] = res;
+  if (nodeTracks === undefined && (nodeTracks = t._httpMessage === res)) return null;
+  const ahead = t[kLatest] ?? null;
+  t[kLatest] = res;
+  return ahead;
+}
+
+const pending = (res: ServerResponse | undefined): ServerResponse | null => (res && !res.writableFinished ? res : null);
+
+/** The response Node is writing on `s` now (only where Node's pointer works; null otherwise). */
+export function responseOnTheWire(s: Socket): ServerResponse | null {
+  return (nodeTracks && (s as TrackedSocket)._httpMessage) || null;
 }
 
 /** The response in progress on `s`, the last one if requests were pipelined (null when the connection is idle). */

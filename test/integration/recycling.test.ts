@@ -7,8 +7,10 @@
  * Every master runs in a temp directory, so the repo's own supervisor.config.ts (and its
  * pidfile) is not picked up.
  */
+import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
-import { CI_TIMEOUT, FIXTURES, cleanup, freePort, get, start, tmpDir, waitGone } from '../support/ldsup.js';
+import { CI_TIMEOUT, FIXTURES, cleanup, freePort, get, start, tmpDir, waitGone, writeConfig } from '../support/ldsup.js';
 import { describeLoad, load, stopAllLoads } from '../support/load.js';
 import { control, count, settled, waitUntil } from '../support/proc.js';
 
@@ -94,4 +96,59 @@ test('--max-memory: a worker over its RSS limit is replaced (replacement first) 
   expect({ failures: r.failures.length, summary: describeLoad(r) }).toEqual({ failures: 0, summary: expect.any(String) });
   const st = await control(pidfile, { cmd: 'status' });
   for (const w of st.workers) expect(w.rssBytes).toBeLessThan(150 * 1048576);
+});
+
+/**
+ * Sends the GETs for `paths` pipelined, in one write, on one connection, and reads until the
+ * server closes it: the paths answered (basic.mjs echoes its path), in order.
+ */
+function pipelined(port: number, paths: string[]): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    let data = '';
+    const timer = setTimeout(() => s.destroy(new Error(`connection still open after ${CI_TIMEOUT} ms; read so far:\n${data}`)), CI_TIMEOUT);
+    s.setEncoding('utf8');
+    s.on('data', (c: string) => (data += c));
+    s.on('error', (err) => (clearTimeout(timer), reject(err)));
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve([...data.matchAll(/"path":"([^"]*)"/g)].map((m) => m[1]!));
+    });
+    s.write(paths.map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''));
+  });
+}
+
+test.each([
+  ['answers at once', ['/a', '/b', '/c', '/d']],
+  ['answers later', ['/slow?ms=50', '/slow?ms=50', '/slow?ms=50', '/slow?ms=50']],
+])('pipelined requests over a worker’s max-requests (an app that %s): every request the app ran is answered, the rest the client may retry', async (_, paths) => {
+  const dir = tmpDir('ldsup-pipeline-');
+  const port = await freePort();
+  const ran = path.join(dir, 'ran');
+  const cfg = writeConfig(
+    dir,
+    'supervisor.config.mjs',
+    `import fs from 'node:fs';
+export default {
+  app: ${JSON.stringify(path.join(APPS, 'basic.mjs'))},
+  bind: '127.0.0.1:${port}',
+  workers: 1,
+  maxRequests: 2,
+  preRequest: (ctx, req) => fs.appendFileSync(${JSON.stringify(ran)}, new URL(req.url, 'http://x').pathname + '\\n'),
+};
+`,
+  );
+  const l = start(['-c', cfg], { cwd: dir });
+  await l.ready();
+  const names = paths.map((p) => new URL(p, 'http://x').pathname);
+  const answered = await pipelined(port, paths);
+  // The second request reached max-requests: a response from then on says Connection: close.
+  await l.waitFor(/Autorestarting worker after current request\./);
+  const runs = fs.readFileSync(ran, 'utf8').split('\n').filter(Boolean);
+  // One the app ran that got no answer is lost: the client cannot tell that it ran (a POST it
+  // sends again runs twice).
+  expect({ ran: runs, answered }).toEqual({ ran: answered, answered: names.slice(0, answered.length) });
+  expect(answered.length).toBeGreaterThanOrEqual(2);
+  // What was left unanswered the client sends again (RFC 9112, 9.3.2), and the next worker answers.
+  for (const p of paths.slice(answered.length)) expect((await get(port, p)).status).toBe(200);
 });

@@ -262,3 +262,30 @@ test('drain: pipelined requests already received are all answered, and only the 
   await waitFor(() => c.ended, CI_TIMEOUT, 'connection closed after the last response');
   expect(c.error).toBeNull();
 });
+
+test('drain: pipelined requests that arrive during it are all answered; the close moves to the last response', async () => {
+  const { port, serving, inSlow } = await serve();
+  const c = await client(port);
+  c.send('/');
+  await waitFor(() => c.responses().length === 1, CI_TIMEOUT, 'first response');
+  const drain = serving.drain(60_000);
+  c.socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
+  await waitFor(() => inSlow() === 2, CI_TIMEOUT, 'both pipelined requests in the app');
+  for (const reply of held.splice(0)) reply();
+  await drain;
+  expect(c.responses()).toHaveLength(3);
+  expect(c.responses()[1]).toMatch(/^200 OK/);
+  expect(c.responses()[1]).not.toMatch(/Connection: close/i);
+  expect(c.responses()[2]).toMatch(/^200 OK[\s\S]*Connection: close/i);
+  expect(c.error).toBeNull();
+});
+
+test('a request pipelined behind a response that closed the connection is not run (it will never be answered; the client sends it again)', async () => {
+  const { port, inSlow } = await serve(0); // keepAlive 0: every response closes its connection
+  const c = await client(port);
+  c.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
+  await waitFor(() => c.ended, CI_TIMEOUT, 'the server to close the connection');
+  expect(c.responses()).toHaveLength(1);
+  expect(c.responses()[0]).toMatch(/^200 OK[\s\S]*Connection: close/i);
+  expect(inSlow()).toBe(0);
+});
