@@ -764,6 +764,10 @@ export class Arbiter {
       runDir: this.deps.runDir,
       balance: s.keepAliveBalance,
     });
+    // A key LaunchDarkly rejected stays rejected: a worker started after that is told as the
+    // others were, so its client fails at once instead of waiting for data that will not come.
+    const rejected = this.deps.relay.fatal();
+    if (rejected) w.send({ t: 'ld-fatal', ...rejected });
     this.log.info(`Booting worker with pid: ${w.pid}`);
   }
 

@@ -41,6 +41,8 @@ export class FlagRelay extends EventEmitter {
   private file: FileSource | null = null;
   private connected = false;
   private failed = false;
+  /** The upstream's rejection of the key, kept for the workers that start after it. */
+  private rejection: { status: number; message: string } | null = null;
   private failuresInARow = 0;
   private lastUpdate: number | null = null;
   private lastError: string | undefined;
@@ -100,6 +102,11 @@ export class FlagRelay extends EventEmitter {
   /** A put of the current full data (for a worker's bootstrap), or null before any data. */
   snapshot(): FlagEvent | null {
     return this.state.snapshot();
+  }
+
+  /** LaunchDarkly's rejection of the key (it is final), or null: a worker started later is told too. */
+  fatal(): { status: number; message: string } | null {
+    return this.rejection;
   }
 
   status(): FlagStatus {
@@ -173,7 +180,8 @@ export class FlagRelay extends EventEmitter {
     this.failed = true;
     this.lastError = this.redact(f.message);
     this.log.error(`launchdarkly: ${this.lastError}`);
-    this.emit('fatal', { status: f.status, message: this.lastError });
+    this.rejection = { status: f.status, message: this.lastError };
+    this.emit('fatal', this.rejection);
     for (const w of [...this.waiters]) w('failed');
   }
 

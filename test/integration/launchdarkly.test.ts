@@ -120,6 +120,24 @@ test('stream dropped: workers keep serving the last data, the master reconnects 
   expectNoKey(l);
 }, 90_000);
 
+test('a key rejected mid-run: a worker started after that is told too, and serves the last flags', async () => {
+  const f = await startFake();
+  const port = await freePort();
+  const l = start([APP, '-w', '1', '-b', `127.0.0.1:${port}`], { env: ldEnv(f) });
+  await l.ready();
+  await allWorkers(port, l.bootedWorkers(), (r) => r.initialized && r.flag === 'v1');
+  f.failWith(401);
+  f.dropStreams();
+  const [first] = l.bootedWorkers();
+  await l.waitFor(new RegExp(`\\[${first}\\] [^\\n]*the ldsup master reports the SDK key was rejected \\(HTTP 401\\)`));
+  l.signal('SIGTTIN');
+  await waitFor(() => l.bootedWorkers().length === 2, CI_TIMEOUT, 'the TTIN worker');
+  const fresh = l.bootedWorkers()[1]!;
+  await l.waitFor(new RegExp(`\\[${fresh}\\] [^\\n]*the ldsup master reports the SDK key was rejected \\(HTTP 401\\)`));
+  await allWorkers(port, [fresh], (r) => r.initialized && r.flag === 'v1');
+  expectNoKey(l);
+});
+
 const OWN_CLIENT = path.join(FIXTURES, 'apps', 'own-client.mjs');
 type OwnReply = Reply & { initializedAtInit: boolean };
 
