@@ -9,7 +9,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { EndpointFd } from './observability.js';
 import type { Listener } from './sockets.js';
 import { STARTUP } from './startup.js';
-import { track } from './children.js';
 
 export function spawnNewMaster(listeners: Listener[], endpoints: EndpointFd[] = []): ChildProcess {
   const fds = listeners.map((l) => l.fd);
@@ -19,13 +18,11 @@ export function spawnNewMaster(listeners: Listener[], endpoints: EndpointFd[] = 
   if (endpoints.length > 0) env.LDSUP_ENDPOINT_FDS = JSON.stringify(endpoints.map((e, i) => ({ spec: e.spec, fd: 3 + fds.length + i })));
   else delete env.LDSUP_ENDPOINT_FDS;
   delete env.LDSUP_DAEMONIZED; // it must not try to report readiness on a pipe that is gone
-  return track(
-    spawn(STARTUP.execPath, [...STARTUP.execArgv, ...STARTUP.argv], {
-      cwd: STARTUP.cwd,
-      env,
-      stdio: ['inherit', 'inherit', 'inherit', ...fds, ...endpoints.map((e) => e.fd)],
-    }),
-  );
+  return spawn(STARTUP.execPath, [...STARTUP.execArgv, ...STARTUP.argv], {
+    cwd: STARTUP.cwd,
+    env,
+    stdio: ['inherit', 'inherit', 'inherit', ...fds, ...endpoints.map((e) => e.fd)],
+  });
 }
 
 /** In a master started by USR2: the inherited listener and endpoint fds, and the old master's pid. */

@@ -6,7 +6,6 @@
  */
 import { execFile } from 'node:child_process';
 import type { Logger } from './log.js';
-import { track } from './children.js';
 
 const SD_LISTEN_FDS_START = 3;
 
@@ -54,14 +53,13 @@ export class Notifier {
   private send(pid: number, assignments: string[]): Promise<void> {
     if (!this.socket) return Promise.resolve();
     return new Promise((resolve) => {
-      const child = execFile('systemd-notify', [`--pid=${pid}`, ...assignments], { env: { ...process.env, NOTIFY_SOCKET: this.socket } }, (err, _out, stderr) => {
+      execFile('systemd-notify', [`--pid=${pid}`, ...assignments], { env: { ...process.env, NOTIFY_SOCKET: this.socket } }, (err, _out, stderr) => {
         if (err && !this.warned) {
           this.warned = true;
           this.log.warning(`cannot notify systemd: ${(stderr || err.message).trim().split('\n')[0]}`);
         }
         resolve();
       });
-      track(child);
     });
   }
 }

@@ -8,7 +8,6 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import fs from 'node:fs';
 import { isMsg, type FromWorker, type ToWorker } from './protocol.js';
-import { track } from './children.js';
 import type { WorkerInfo, WorkerState } from './types.js';
 
 /** dist/worker-process.cjs next to this file (src/…ts under jest, which never forks it). */
@@ -84,7 +83,7 @@ export interface SpawnOptions {
  */
 export function spawnWorker(w: WorkerHandle, opts: SpawnOptions): void {
   const stdio: (number | 'ignore' | 'inherit' | 'ipc')[] = ['ignore', 'inherit', 'inherit', 'ipc', ...opts.listenFds];
-  const proc = track(fork(WORKER_SCRIPT, [], { stdio, env: opts.env, serialization: 'json' }));
+  const proc = fork(WORKER_SCRIPT, [], { stdio, env: opts.env, serialization: 'json' });
   w.proc = proc;
   w.pid = proc.pid ?? 0;
   proc.on('message', (m: unknown) => {

@@ -84,6 +84,41 @@ test('as PID 1, TERM while the master starts (before it binds) ends it at once: 
   }
 }, 90_000);
 
+test("as PID 1: a hook's own child processes in the master are left to Node, so their callbacks come", async () => {
+  // whenReady spawns 200 short children one after another, with the event loop busy around them
+  // (so a child's exit and a worker's heartbeat are often read in the same turn), and counts the
+  // callbacks. A child the reaper waited for would never call back.
+  const dir = tmpDir('ldsup-pid1-');
+  const counts = path.join(dir, 'counts');
+  const cfg = path.join(dir, 'supervisor.config.mjs');
+  fs.writeFileSync(
+    cfg,
+    `import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+export default {
+  app: ${JSON.stringify(APP)}, workers: 2, bind: '127.0.0.1:${await freePort()}',
+  whenReady() {
+    let spawned = 0, called = 0;
+    const next = () => {
+      if (spawned === 200) return;
+      spawned++;
+      execFile('true', () => { called++; fs.writeFileSync(${JSON.stringify(counts)}, spawned + ' ' + called); });
+      const until = Date.now() + 15;
+      while (Date.now() < until); // busy: the exit is read later, with whatever else came
+      setTimeout(next, 5);
+    };
+    next();
+  },
+};
+`,
+  );
+  const run = asPid1(['-c', cfg], dir);
+  await waitFor(() => /Ready: 2 workers serving \(master 1\)/.test(run.out), 30_000, `ldsup ready as PID 1:\n${run.out}`);
+  expect(run.out).toContain('running as PID 1: reaping orphaned processes');
+  const read = () => (fs.existsSync(counts) ? fs.readFileSync(counts, 'utf8') : '');
+  await waitFor(() => read() === '200 200', 60_000, 'every callback').catch(() => expect(`spawned, called: ${read()}`).toBe('spawned, called: 200 200'));
+}, 120_000);
+
 function isWorker(pid: number): boolean {
   try {
     return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('worker-process');
