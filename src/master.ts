@@ -159,7 +159,7 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
       },
       systemd,
       endpoints: () => endpoints,
-      reload: opts.reloadConfig && (() => reload(opts.reloadConfig!, settings.launchdarkly, log)),
+      reload: opts.reloadConfig && (() => reload(opts.reloadConfig!, settings, log)),
     });
     // A USR2 child whose config no longer serves them must not hold its old master's endpoint
     // sockets open (connections would wait there, unanswered, instead of being refused).
@@ -182,19 +182,28 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
   }
 }
 
+/** Served by the master for its whole life, as the flag source is: HUP keeps them, USR2 applies a change. */
+const FIXED_ON_HUP = ['healthBind', 'metricsBind', 'readyRequiresFlags'] as const;
+
 /**
  * HUP: the new config, env applied, and (with preload) the app re-imported and preload re-run.
  * The flag source is the master's for its whole life (one upstream stream, or one watched file,
  * that every worker follows): a changed `launchdarkly` section is reported and kept as it was, so
- * new workers read the data the master serves. USR2 (a new master) applies it.
+ * new workers read the data the master serves. So are the health and metrics endpoints, which the
+ * master binds at start. USR2 (a new master) applies either.
  */
-async function reload(read: NonNullable<MasterOptions['reloadConfig']>, current: ResolvedSettings['launchdarkly'], log: Logger) {
+async function reload(read: NonNullable<MasterOptions['reloadConfig']>, started: ResolvedSettings, log: Logger) {
   let next = await read();
   if (!next.settings.app) throw new Error('No application module specified');
-  const same = JSON.stringify(resolveLaunchDarklySettings(next.settings.launchdarkly)) === JSON.stringify(resolveLaunchDarklySettings(current));
+  const same = JSON.stringify(resolveLaunchDarklySettings(next.settings.launchdarkly)) === JSON.stringify(resolveLaunchDarklySettings(started.launchdarkly));
   if (!same) {
     log.warning('Reload: the launchdarkly settings changed; HUP keeps the current ones (USR2 starts a master with the new ones)');
-    next = { ...next, settings: { ...next.settings, launchdarkly: current } };
+    next = { ...next, settings: { ...next.settings, launchdarkly: started.launchdarkly } };
+  }
+  const fixed = FIXED_ON_HUP.filter((k) => next.settings[k] !== started[k]);
+  if (fixed.length > 0) {
+    log.warning(`Reload: ${fixed.join(', ')} changed; HUP keeps the current endpoints (USR2 starts a master with the new ones)`);
+    next = { ...next, settings: { ...next.settings, ...Object.fromEntries(fixed.map((k) => [k, started[k]])) } };
   }
   const preload = next.settings.preload ? await preloadApp(next.settings, next.hooks, log, true) : undefined;
   return { ...next, preload };

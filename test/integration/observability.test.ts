@@ -92,6 +92,24 @@ test('ldsup_requests_total keeps what a worker served after its last heartbeat: 
   await waitFor(async () => /ldsup_requests_total 3\n/.test((await get(mport, '/metrics')).body), 30_000, 'metrics to count the 3 requests of the recycled worker');
 });
 
+test('HUP that moves the metrics endpoint: a warning naming it, and /metrics stays where the master serves it', async () => {
+  const dir = tmpDir('ldsup-obs-');
+  const [port, mport, moved] = [await freePort(), await freePort(), await freePort()];
+  const cfg = path.join(dir, 'supervisor.config.mjs');
+  const write = (m: number) => fs.writeFileSync(cfg, `export default { app: ${JSON.stringify(APP)}, workers: 1, bind: '127.0.0.1:${port}', metricsBind: '127.0.0.1:${m}' };\n`);
+  write(mport);
+  const l = start(['-c', cfg]);
+  await l.ready();
+  const [first] = l.bootedWorkers();
+  write(moved);
+  l.signal('SIGHUP');
+  await l.waitFor(/\[WARNING\] Reload: metricsBind changed; HUP keeps the current endpoints/);
+  // The reload itself goes on: a new worker replaces the old one.
+  await l.waitFor(new RegExp(`Worker exiting \\(pid: ${first}\\)`));
+  expect((await get(mport, '/metrics')).status).toBe(200);
+  await expect(get(moved, '/metrics', { timeoutMs: 2_000 })).rejects.toThrow(/ECONNREFUSED/);
+});
+
 test('a health socket left by a master killed with SIGKILL does not block the next start; one in use does', async () => {
   const dir = tmpDir('ldsup-health-');
   const sock = path.join(dir, 'health.sock');
