@@ -37,11 +37,17 @@ async function servedBy(port: number, masters: number[]): Promise<void> {
   });
 }
 
-test('USR2 under load: .2 pidfile, both serve, guards, TERM old → promoted, pidfile renamed, zero failed requests', async () => {
+/** A master on a free loopback port with `workers` workers and a pidfile, in a fresh directory. */
+async function boot(workers: number) {
   const dir = tmpDir('ldsup-usr2-');
   const port = await freePort();
   const pidfile = path.join(dir, 'ldsup.pid');
-  const l = start([BASIC, '-w', '2', '-b', `127.0.0.1:${port}`, '-p', pidfile], { cwd: dir });
+  const l = start([BASIC, '-w', String(workers), '-b', `127.0.0.1:${port}`, '-p', pidfile], { cwd: dir });
+  return { port, pidfile, l };
+}
+
+test('USR2 under load: .2 pidfile, both serve, guards, TERM old → promoted, pidfile renamed, zero failed requests', async () => {
+  const { port, pidfile, l } = await boot(2);
   let newPid = 0;
   try {
     await l.ready();
@@ -87,10 +93,7 @@ test('USR2 under load: .2 pidfile, both serve, guards, TERM old → promoted, pi
 });
 
 test('USR2, then <pidfile>.2 removed (a tmp cleaner, an operator): TERM to the old master still promotes the new one, which writes the pidfile and serves on', async () => {
-  const dir = tmpDir('ldsup-usr2-');
-  const port = await freePort();
-  const pidfile = path.join(dir, 'ldsup.pid');
-  const l = start([BASIC, '-w', '1', '-b', `127.0.0.1:${port}`, '-p', pidfile], { cwd: dir });
+  const { port, pidfile, l } = await boot(1);
   let newPid = 0;
   try {
     await l.ready();
@@ -128,10 +131,7 @@ test('USR2 when the new master cannot be started (its directory is gone): an err
 });
 
 test('rollback: TERM the new master, the old one carries on with the same workers, and a second USR2 works', async () => {
-  const dir = tmpDir('ldsup-usr2-');
-  const port = await freePort();
-  const pidfile = path.join(dir, 'ldsup.pid');
-  const l = start([BASIC, '-w', '2', '-b', `127.0.0.1:${port}`, '-p', pidfile], { cwd: dir });
+  const { port, pidfile, l } = await boot(2);
   const spawned: number[] = [];
   try {
     await l.ready();
