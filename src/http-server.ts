@@ -17,7 +17,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { Socket } from 'node:net';
 import { callApp } from './call-app.js';
-import { noteResponse, responseInProgress, responseOnTheWire } from './socket-response.js';
+import { closeSet, endsConnection, noteResponse, responseInProgress, responseOnTheWire } from './socket-response.js';
 
 export interface ServeOptions {
   fds: number[];
@@ -110,13 +110,8 @@ class ConnectionList {
     return out;
   }
 }
-type TrackedResponse = http.ServerResponse & { [kServing]?: HttpServing; [kStartedAt]?: bigint; [kUnanswered]?: true; _last?: boolean };
+type TrackedResponse = http.ServerResponse & { [kServing]?: HttpServing; [kStartedAt]?: bigint; [kUnanswered]?: true };
 
-/** `res` will carry `Connection: close` (set, not written yet). */
-function closeSet(res: http.ServerResponse): boolean {
-  const v = res.getHeader('connection');
-  return v !== undefined && /close/i.test(String(v));
-}
 
 /** A response is in progress on `s` (`writableFinished`: all of it handed to the socket). */
 function busy(s: TrackedSocket): boolean {
@@ -288,7 +283,7 @@ export class HttpServing {
     for (const r of wire && wire !== ahead ? [wire, ahead] : [ahead]) {
       if (r[kUnanswered]) return false;
       if (r.headersSent) {
-        if (r._last) return false; // Node's own: it ends the connection after this response
+        if (endsConnection(r)) return false;
       } else if (close && closeSet(r)) r.removeHeader('Connection');
     }
     return true;

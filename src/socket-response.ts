@@ -57,6 +57,23 @@ export function responseOnTheWire(s: Socket): ServerResponse | null {
   return (nodeTracks && (s as TrackedSocket)._httpMessage) || null;
 }
 
+/** `res` will carry `Connection: close` (set, not written yet). */
+export function closeSet(res: ServerResponse): boolean {
+  const v = res.getHeader('connection');
+  return v !== undefined && /close/i.test(String(v));
+}
+
+/**
+ * A response whose head is written ends its connection once it is done. Node's own flag for that
+ * is `_last` (an internal, as `_httpMessage` is: set for a `Connection: close` it adds or the app
+ * set, for keepAlive off or HTTP/1.0); where a Node.js has no such boolean, the app's header is
+ * all that can be read.
+ */
+export function endsConnection(res: ServerResponse): boolean {
+  const last = (res as ServerResponse & { _last?: unknown })._last;
+  return typeof last === 'boolean' ? last : closeSet(res);
+}
+
 /** The response in progress on `s`, the last one if requests were pipelined (null when the connection is idle). */
 export function responseInProgress(s: Socket): ServerResponse | null {
   const t = s as TrackedSocket;
