@@ -228,6 +228,10 @@ export class HttpServing {
     const startedAt = onDone ? process.hrtime.bigint() : 0n;
     const over = this.overLimit(req);
     if (over) {
+      // Noted as every response is: its `Connection: close` ends the connection, so a request
+      // pipelined behind it must not run, and a worker's first request must not read as pipelined
+      // (the feature test would put the process on the fallback for good).
+      noteResponse(req.socket, res);
       res.writeHead(over, { 'Content-Type': 'text/plain', Connection: 'close' });
       res.end(over === 414 ? 'Request Line is too large\n' : 'Request Header Fields Too Large\n');
       return;

@@ -152,3 +152,32 @@ export default {
   // What was left unanswered the client sends again (RFC 9112, 9.3.2), and the next worker answers.
   for (const p of paths.slice(answered.length)) expect((await get(port, p)).status).toBe(200);
 });
+
+test('a request pipelined behind an over-limit one (414) is not run, also as a worker’s first: the 414 closes the connection, so nobody would answer it', async () => {
+  const dir = tmpDir('ldsup-pipeline-');
+  const port = await freePort();
+  const ran = path.join(dir, 'ran');
+  const cfg = writeConfig(
+    dir,
+    'supervisor.config.mjs',
+    `import fs from 'node:fs';
+export default {
+  app: ${JSON.stringify(path.join(APPS, 'basic.mjs'))},
+  bind: '127.0.0.1:${port}',
+  workers: 1,
+  limitRequestLine: 100,
+  preRequest: (ctx, req) => fs.appendFileSync(${JSON.stringify(ran)}, new URL(req.url, 'http://x').pathname + '\\n'),
+};
+`,
+  );
+  const l = start(['-c', cfg], { cwd: dir });
+  await l.ready();
+  const long = `/${'x'.repeat(200)}`;
+  // The worker's very first request, then once more on a worker that has served.
+  for (const round of [1, 2]) {
+    const answered = await pipelined(port, [long, `/behind${round}`]);
+    expect(answered).toEqual([]);
+    expect((await get(port, `/after${round}`)).status).toBe(200);
+  }
+  expect(fs.readFileSync(ran, 'utf8').split('\n').filter(Boolean)).toEqual(['/after1', '/after2']);
+});
