@@ -50,6 +50,8 @@ const kStartedAt = Symbol('ldsup.startedAt');
 const kKeep = Symbol('ldsup.keep');
 /** On a pipelined request's response: never to be answered (a response ahead of it closes the connection). */
 const kUnanswered = Symbol('ldsup.unanswered');
+/** On a pipelined request's response: the response queued ahead of it when it came, while that one is not written out. */
+const kAhead = Symbol('ldsup.ahead');
 /** kKeep: a connection's standing in the keep-alive balance (see HttpServing.shed). */
 const enum Keep {
   /** No request yet. */
@@ -110,7 +112,7 @@ class ConnectionList {
     return out;
   }
 }
-type TrackedResponse = http.ServerResponse & { [kServing]?: HttpServing; [kStartedAt]?: bigint; [kUnanswered]?: true };
+type TrackedResponse = http.ServerResponse & { [kServing]?: HttpServing; [kStartedAt]?: bigint; [kUnanswered]?: true; [kAhead]?: TrackedResponse };
 
 
 /** A response is in progress on `s` (`writableFinished`: all of it handed to the socket). */
@@ -127,6 +129,18 @@ function closeAfterResponse(s: TrackedSocket): void {
 /** A socket's 'close' (one function for all). */
 function onSocketClose(this: TrackedSocket): void {
   this.server?.[kServing]?.connectionClosed(this);
+}
+
+/**
+ * Whether a request pipelined behind `r` may be answered: `r` is answered and has not written a
+ * `Connection: close`. Where the connection is to close (`close`), a close set on `r` and not
+ * written yet is taken off (the later response carries it).
+ */
+function mayFollow(r: TrackedResponse, close: boolean): boolean {
+  if (r[kUnanswered]) return false;
+  if (r.headersSent) return !endsConnection(r);
+  if (close && closeSet(r)) r.removeHeader('Connection');
+  return true;
 }
 
 /**
@@ -252,9 +266,12 @@ export class HttpServing {
     }
     const close = this.draining || this.noKeepAlive || s[kKeep] === Keep.Shed;
     const ahead = noteResponse(s, res);
-    if (ahead && !this.answerable(s, ahead, close)) {
-      (res as TrackedResponse)[kUnanswered] = true;
-      return;
+    if (ahead) {
+      if (!this.answerable(s, ahead, close)) {
+        (res as TrackedResponse)[kUnanswered] = true;
+        return;
+      }
+      if (!ahead.writableFinished) (res as TrackedResponse)[kAhead] = ahead;
     }
     if (close) res.setHeader('Connection', 'close');
     if (onDone) {
@@ -284,13 +301,19 @@ export class HttpServing {
    */
   private answerable(s: TrackedSocket, ahead: TrackedResponse, close: boolean): boolean {
     const wire = responseOnTheWire(s) as TrackedResponse | null;
-    for (const r of wire && wire !== ahead ? [wire, ahead] : [ahead]) {
-      if (r[kUnanswered]) return false;
-      if (r.headersSent) {
-        if (endsConnection(r)) return false;
-      } else if (close && closeSet(r)) r.removeHeader('Connection');
+    let sawWire = !wire;
+    // Every response still queued, the latest first: a close may be written on any of them (the
+    // app may answer a middle one first), not only on the one on the wire or the latest.
+    for (let r: TrackedResponse | undefined = ahead, later: TrackedResponse | null = null; r; later = r, r = r[kAhead]) {
+      if (!mayFollow(r, close)) return false;
+      if (r === wire) sawWire = true;
+      if (r.writableFinished) {
+        // Written out, and so is every one before it: the links end here.
+        if (later) later[kAhead] = undefined;
+        break;
+      }
     }
-    return true;
+    return sawWire || mayFollow(wire!, close);
   }
 
   /** @internal A response is finished or its client went away (only with `onDone`). */

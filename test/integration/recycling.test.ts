@@ -181,3 +181,59 @@ export default {
   }
   expect(fs.readFileSync(ran, 'utf8').split('\n').filter(Boolean)).toEqual(['/after1', '/after2']);
 });
+
+test('a request pipelined behind responses still queued is not run once one of them has written a close (the app answered a middle one first, closing)', async () => {
+  const dir = tmpDir('ldsup-pipeline-');
+  const port = await freePort();
+  const ran = path.join(dir, 'ran');
+  // /hold/<name> waits until /release?p=<name>; with ?close, its answer closes the connection.
+  writeConfig(
+    dir,
+    'app.mjs',
+    `const held = new Map();
+export default function handler(req, res) {
+  const url = new URL(req.url, 'http://x');
+  if (url.pathname === '/release') {
+    held.get(url.searchParams.get('p'))();
+    return res.end('released');
+  }
+  const reply = () => {
+    if (url.searchParams.has('close')) res.setHeader('Connection', 'close');
+    res.end(JSON.stringify({ path: url.pathname }));
+  };
+  if (url.pathname.startsWith('/hold/')) held.set(url.pathname.slice(6), reply);
+  else reply();
+}
+`,
+  );
+  const cfg = writeConfig(
+    dir,
+    'supervisor.config.mjs',
+    `import fs from 'node:fs';
+export default {
+  app: ${JSON.stringify(path.join(dir, 'app.mjs'))},
+  bind: '127.0.0.1:${port}',
+  workers: 1,
+  preRequest: (ctx, req) => fs.appendFileSync(${JSON.stringify(ran)}, new URL(req.url, 'http://x').pathname + '\\n'),
+};
+`,
+  );
+  const l = start(['-c', cfg], { cwd: dir });
+  await l.ready();
+  const runs = () => (fs.existsSync(ran) ? fs.readFileSync(ran, 'utf8').split('\n').filter((p) => p.startsWith('/hold/')) : []);
+  const s = net.connect(port, '127.0.0.1');
+  let data = '';
+  s.setEncoding('utf8');
+  s.on('data', (c: string) => (data += c));
+  const closed = new Promise((resolve) => s.on('close', resolve));
+  s.write(['/hold/a', '/hold/b?close', '/hold/c'].map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''));
+  await waitUntil('three pipelined requests in the app', () => runs().length === 3);
+  // b answers before a, with Connection: close: the connection ends after b, c will never be answered.
+  expect((await get(port, '/release?p=b')).status).toBe(200);
+  s.write('GET /hold/d HTTP/1.1\r\nHost: x\r\n\r\n');
+  expect((await get(port, '/release?p=a')).status).toBe(200);
+  await closed;
+  expect([...data.matchAll(/"path":"([^"]*)"/g)].map((m) => m[1])).toEqual(['/hold/a', '/hold/b']);
+  // d came after b's close was written: run, it would never be answered, and run again when sent again.
+  expect(runs()).toEqual(['/hold/a', '/hold/b', '/hold/c']);
+});
