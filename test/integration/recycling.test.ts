@@ -102,6 +102,30 @@ test('--max-memory: a worker over its RSS limit is replaced (replacement first) 
  * Sends the GETs for `paths` pipelined, in one write, on one connection, and reads until the
  * server closes it: the paths answered (basic.mjs echoes its path), in order.
  */
+/**
+ * One worker serving `app` on a free port, with a preRequest hook that writes the path of every
+ * request the app is about to run to `ran` (one per line); `extra` adds config keys.
+ */
+async function recordingWorker(dir: string, app: string, extra = '') {
+  const port = await freePort();
+  const ran = path.join(dir, 'ran');
+  const cfg = writeConfig(
+    dir,
+    'supervisor.config.mjs',
+    `import fs from 'node:fs';
+export default {
+  app: ${JSON.stringify(app)},
+  bind: '127.0.0.1:${port}',
+  workers: 1,${extra}
+  preRequest: (ctx, req) => fs.appendFileSync(${JSON.stringify(ran)}, new URL(req.url, 'http://x').pathname + '\\n'),
+};
+`,
+  );
+  const l = start(['-c', cfg], { cwd: dir });
+  await l.ready();
+  return { l, port, ran };
+}
+
 function pipelined(port: number, paths: string[]): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const s = net.connect(port, '127.0.0.1');
@@ -123,23 +147,7 @@ test.each([
   ['answers later', ['/slow?ms=50', '/slow?ms=50', '/slow?ms=50', '/slow?ms=50']],
 ])('pipelined requests over a worker’s max-requests (an app that %s): every request the app ran is answered, the rest the client may retry', async (_, paths) => {
   const dir = tmpDir('ldsup-pipeline-');
-  const port = await freePort();
-  const ran = path.join(dir, 'ran');
-  const cfg = writeConfig(
-    dir,
-    'supervisor.config.mjs',
-    `import fs from 'node:fs';
-export default {
-  app: ${JSON.stringify(path.join(APPS, 'basic.mjs'))},
-  bind: '127.0.0.1:${port}',
-  workers: 1,
-  maxRequests: 2,
-  preRequest: (ctx, req) => fs.appendFileSync(${JSON.stringify(ran)}, new URL(req.url, 'http://x').pathname + '\\n'),
-};
-`,
-  );
-  const l = start(['-c', cfg], { cwd: dir });
-  await l.ready();
+  const { l, port, ran } = await recordingWorker(dir, path.join(APPS, 'basic.mjs'), '\n  maxRequests: 2,');
   const names = paths.map((p) => new URL(p, 'http://x').pathname);
   const answered = await pipelined(port, paths);
   // The second request reached max-requests: a response from then on says Connection: close.
@@ -155,23 +163,7 @@ export default {
 
 test('a request pipelined behind an over-limit one (414) is not run, also as a worker’s first: the 414 closes the connection, so nobody would answer it', async () => {
   const dir = tmpDir('ldsup-pipeline-');
-  const port = await freePort();
-  const ran = path.join(dir, 'ran');
-  const cfg = writeConfig(
-    dir,
-    'supervisor.config.mjs',
-    `import fs from 'node:fs';
-export default {
-  app: ${JSON.stringify(path.join(APPS, 'basic.mjs'))},
-  bind: '127.0.0.1:${port}',
-  workers: 1,
-  limitRequestLine: 100,
-  preRequest: (ctx, req) => fs.appendFileSync(${JSON.stringify(ran)}, new URL(req.url, 'http://x').pathname + '\\n'),
-};
-`,
-  );
-  const l = start(['-c', cfg], { cwd: dir });
-  await l.ready();
+  const { l, port, ran } = await recordingWorker(dir, path.join(APPS, 'basic.mjs'), '\n  limitRequestLine: 100,');
   const long = `/${'x'.repeat(200)}`;
   // The worker's very first request, then once more on a worker that has served.
   for (const round of [1, 2]) {
@@ -184,8 +176,6 @@ export default {
 
 test('a request pipelined behind responses still queued is not run once one of them has written a close (the app answered a middle one first, closing)', async () => {
   const dir = tmpDir('ldsup-pipeline-');
-  const port = await freePort();
-  const ran = path.join(dir, 'ran');
   // /hold/<name> waits until /release?p=<name>; with ?close, its answer closes the connection.
   writeConfig(
     dir,
@@ -206,20 +196,7 @@ export default function handler(req, res) {
 }
 `,
   );
-  const cfg = writeConfig(
-    dir,
-    'supervisor.config.mjs',
-    `import fs from 'node:fs';
-export default {
-  app: ${JSON.stringify(path.join(dir, 'app.mjs'))},
-  bind: '127.0.0.1:${port}',
-  workers: 1,
-  preRequest: (ctx, req) => fs.appendFileSync(${JSON.stringify(ran)}, new URL(req.url, 'http://x').pathname + '\\n'),
-};
-`,
-  );
-  const l = start(['-c', cfg], { cwd: dir });
-  await l.ready();
+  const { l, port, ran } = await recordingWorker(dir, path.join(dir, 'app.mjs'));
   const runs = () => (fs.existsSync(ran) ? fs.readFileSync(ran, 'utf8').split('\n').filter((p) => p.startsWith('/hold/')) : []);
   const s = net.connect(port, '127.0.0.1');
   let data = '';
