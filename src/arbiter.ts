@@ -786,7 +786,8 @@ export class Arbiter {
     // that no process would take it from, its request sent, and reset when the master exited, up
     // to gracefulTimeout later (too late to retry, and never for a POST). Another master (USR2)
     // or systemd holding the socket keeps it open, and its workers take those connections.
-    this.closeListeners();
+    // A unix socket path stays while another master (USR2 parent or child) serves on it.
+    closeListeners(this.listeners, !this.reexecPid && !this.parentPid);
     for (const w of this.workers.values()) {
       w.state = 'retiring';
       w.kill(graceful ? 'SIGTERM' : 'SIGQUIT');
@@ -814,14 +815,6 @@ export class Arbiter {
       await this.waitForEvents(50);
       for (const e of this.takeEvents()) if (e.kind === 'exit') await this.reapWorker(e.worker, e.code, e.signal).catch(() => {});
     }
-  }
-
-  private listenersClosed = false;
-  /** Once, as a stop begins. A unix socket path stays while another master (USR2 parent or child) serves on it. */
-  private closeListeners(): void {
-    if (this.listenersClosed) return;
-    this.listenersClosed = true;
-    closeListeners(this.listeners, !this.reexecPid && !this.parentPid);
   }
 
   /** Stop workers, close sockets, say why, remove the pidfile, run onExit; returns the exit status. */

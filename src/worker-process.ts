@@ -23,7 +23,7 @@ import { setWorkerBootstrap } from './launchdarkly/worker-bootstrap.js';
 import { createWorkerClient, createWorkerClientSync } from './launchdarkly/worker-client.js';
 import { appExport, importApp, resolveHandler } from './loader.js';
 import { createLogger, type Logger } from './log.js';
-import { isMsg, type InitMsg, type ToWorker } from './protocol.js';
+import { isMsg, type FromWorker, type InitMsg, type ToWorker } from './protocol.js';
 import { startWatchdog } from './watchdog.js';
 import { dropPrivileges, resolveIds } from './privileges.js';
 import { WORKER_HOOKS, type Hooks, type WorkerContext } from './types.js';
@@ -146,7 +146,7 @@ async function boot(init: InitMsg): Promise<void> {
   const lag = process.getBuiltinModule('node:perf_hooks').monitorEventLoopDelay({ resolution: 20 }); // after ready: off the boot path
   lag.enable();
   const beat = setInterval(() => {
-    send({ t: 'hb', requests, rss: process.memoryUsage.rss(), inflight: serving?.inflight ?? 0, lagMs: lag.max / 1e6 });
+    send(heartbeat(lag.max / 1e6));
     lag.reset();
   }, init.heartbeatMs);
   beat.unref();
@@ -268,8 +268,13 @@ function exitWorker(code: number): Promise<never> {
 function lastBeat(): Promise<void> {
   return new Promise((resolve) => {
     if (!ready || !process.connected) return resolve();
-    process.send!({ t: 'hb', requests, rss: process.memoryUsage.rss(), inflight: 0, lagMs: 0 }, () => resolve());
+    process.send!(heartbeat(0), () => resolve());
   });
+}
+
+/** What the master reads from a worker: requests served so far, memory, requests in progress, event-loop lag. */
+function heartbeat(lagMs: number): FromWorker {
+  return { t: 'hb', requests, rss: process.memoryUsage.rss(), inflight: serving?.inflight ?? 0, lagMs };
 }
 
 /** Timeout: the master says our loop was stuck; run workerAbort if we still can, then exit 1. */
