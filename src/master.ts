@@ -182,28 +182,27 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
   }
 }
 
-/** Served by the master for its whole life, as the flag source is: HUP keeps them, USR2 applies a change. */
-const FIXED_ON_HUP = ['healthBind', 'metricsBind', 'readyRequiresFlags'] as const;
+/**
+ * What the master serves for its whole life, each with how it is compared: the flag source (one
+ * upstream stream, or one watched file, that every worker follows) and the health and metrics
+ * endpoints, bound at start. HUP keeps them (so new workers read the data the master serves);
+ * USR2, a new master, applies a change.
+ */
+const FIXED_ON_HUP = ['launchdarkly', 'healthBind', 'metricsBind', 'readyRequiresFlags'] as const;
+const fixedValue = (s: ResolvedSettings, key: (typeof FIXED_ON_HUP)[number]): unknown =>
+  key === 'launchdarkly' ? JSON.stringify(resolveLaunchDarklySettings(s.launchdarkly)) : s[key];
 
 /**
- * HUP: the new config, env applied, and (with preload) the app re-imported and preload re-run.
- * The flag source is the master's for its whole life (one upstream stream, or one watched file,
- * that every worker follows): a changed `launchdarkly` section is reported and kept as it was, so
- * new workers read the data the master serves. So are the health and metrics endpoints, which the
- * master binds at start. USR2 (a new master) applies either.
+ * HUP: the new config, env applied, and (with preload) the app re-imported and preload re-run;
+ * what FIXED_ON_HUP names is reported when it changed and kept as it was.
  */
 async function reload(read: NonNullable<MasterOptions['reloadConfig']>, started: ResolvedSettings, log: Logger) {
   let next = await read();
   if (!next.settings.app) throw new Error('No application module specified');
-  const same = JSON.stringify(resolveLaunchDarklySettings(next.settings.launchdarkly)) === JSON.stringify(resolveLaunchDarklySettings(started.launchdarkly));
-  if (!same) {
-    log.warning('Reload: the launchdarkly settings changed; HUP keeps the current ones (USR2 starts a master with the new ones)');
-    next = { ...next, settings: { ...next.settings, launchdarkly: started.launchdarkly } };
-  }
-  const fixed = FIXED_ON_HUP.filter((k) => next.settings[k] !== started[k]);
-  if (fixed.length > 0) {
-    log.warning(`Reload: ${fixed.join(', ')} changed; HUP keeps the current endpoints (USR2 starts a master with the new ones)`);
-    next = { ...next, settings: { ...next.settings, ...Object.fromEntries(fixed.map((k) => [k, started[k]])) } };
+  const changed = FIXED_ON_HUP.filter((k) => fixedValue(next.settings, k) !== fixedValue(started, k));
+  if (changed.length > 0) {
+    log.warning(`Reload: ${changed.join(', ')} changed; HUP keeps the current settings (USR2 starts a master with the new ones)`);
+    next = { ...next, settings: { ...next.settings, ...Object.fromEntries(changed.map((k) => [k, started[k]])) } };
   }
   const preload = next.settings.preload ? await preloadApp(next.settings, next.hooks, log, true) : undefined;
   return { ...next, preload };

@@ -222,7 +222,7 @@ test('HUP with another flags file in the config: a warning, and the new workers 
   await allWorkers(port, [old!], (r) => r.initialized && r.flag === 'one');
   writeConfig(dir, 'supervisor.config.mjs', text('two.json'));
   l.signal('SIGHUP');
-  await l.waitFor(/\[WARNING\] Reload: the launchdarkly settings changed; HUP keeps the current ones/);
+  await l.waitFor(/\[WARNING\] Reload: launchdarkly changed; HUP keeps the current settings/);
   const fresh = await waitForNewWorker(l, old!);
   await allWorkers(port, [fresh], (r) => r.initialized && r.flag === 'one');
   // The file the master watches is still the first one.

@@ -103,7 +103,7 @@ test('HUP that moves the metrics endpoint: a warning naming it, and /metrics sta
   const [first] = l.bootedWorkers();
   write(moved);
   l.signal('SIGHUP');
-  await l.waitFor(/\[WARNING\] Reload: metricsBind changed; HUP keeps the current endpoints/);
+  await l.waitFor(/\[WARNING\] Reload: metricsBind changed; HUP keeps the current settings/);
   // The reload itself goes on: a new worker replaces the old one.
   await l.waitFor(new RegExp(`Worker exiting \\(pid: ${first}\\)`));
   expect((await get(mport, '/metrics')).status).toBe(200);
