@@ -147,8 +147,12 @@ export class Endpoints {
       // As for the app's sockets (sockets.ts): a file left by a killed master is removed, and the
       // socket is bound at a temporary name and renamed into place, so that the path is ldsup's
       // to remove (close()), not libuv's, while the other master of a USR2 still serves there.
-      const tmp = a.kind === 'unix' && fd === undefined ? tempSocketPath(a.path) : null;
-      if (a.kind === 'unix' && fd === undefined) await removeStaleUnixSocket(a.path).catch((err) => Promise.reject(cannot(err)));
+      const unixPath = a.kind === 'unix' ? a.path : null;
+      let tmp: string | null = null;
+      if (unixPath && fd === undefined) {
+        await removeStaleUnixSocket(unixPath).catch((err) => Promise.reject(cannot(err)));
+        tmp = tempSocketPath(unixPath);
+      }
       await new Promise<void>((resolve, reject) => {
         server.once('error', (err: NodeJS.ErrnoException) => reject(cannot(err)));
         if (fd !== undefined) server.listen({ fd }, () => resolve());
@@ -156,12 +160,12 @@ export class Endpoints {
         else if (a.kind === 'unix') server.listen(tmp ?? a.path, () => resolve());
         else server.listen({ fd: a.fd }, () => resolve());
       });
-      if (tmp && a.kind === 'unix') fs.renameSync(tmp, a.path);
+      if (tmp) fs.renameSync(tmp, unixPath!);
       server.unref();
       const addr = server.address();
-      const shown = a.kind === 'unix' ? `unix:${a.path}` : typeof addr === 'string' ? `unix:${addr}` : `http://${a.kind === 'tcp' ? a.host : ''}:${addr?.port}`;
+      const shown = unixPath ? `unix:${unixPath}` : typeof addr === 'string' ? `unix:${addr}` : `http://${a.kind === 'tcp' ? a.host : ''}:${addr?.port}`;
       this.log.info(`Serving ${[...routes].map((r) => (r === 'health' ? '/healthz, /readyz' : '/metrics')).join(' and ')} at ${shown}`);
-      this.servers.push({ spec, server, unixPath: a.kind === 'unix' ? a.path : null });
+      this.servers.push({ spec, server, unixPath });
     }
   }
 

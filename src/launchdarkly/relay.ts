@@ -40,7 +40,6 @@ export class FlagRelay extends EventEmitter {
   private sse: SseClient | null = null;
   private file: FileSource | null = null;
   private connected = false;
-  private failed = false;
   /** The upstream's rejection of the key, kept for the workers that start after it. */
   private rejection: { status: number; message: string } | null = null;
   private failuresInARow = 0;
@@ -87,7 +86,7 @@ export class FlagRelay extends EventEmitter {
   /** Resolves when the first full data set is in, LaunchDarkly rejected the key, or the time is up. */
   waitForData(timeoutMs: number): Promise<DataWait> {
     if (this.state.initialized) return Promise.resolve('ready');
-    if (this.failed) return Promise.resolve('failed');
+    if (this.rejection) return Promise.resolve('failed');
     return new Promise((resolve) => {
       const done = (r: DataWait) => {
         clearTimeout(timer);
@@ -177,7 +176,6 @@ export class FlagRelay extends EventEmitter {
 
   private onFatal(f: SseFatal): void {
     this.connected = false;
-    this.failed = true;
     this.lastError = this.redact(f.message);
     this.log.error(`launchdarkly: ${this.lastError}`);
     this.rejection = { status: f.status, message: this.lastError };
