@@ -6,8 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { HAS_CXX, ROOT, cleanup, freePort, get, isAlive, tmpDir } from '../support/ldsup.js';
-import { spawn } from 'node:child_process';
+import { HAS_CXX, ROOT, cleanup, freePort, get, isAlive, start, tmpDir } from '../support/ldsup.js';
 
 afterEach(cleanup);
 
@@ -44,28 +43,13 @@ test('npm pack → install the tarball → npx ldsup --help, start, serve, stop'
     path.join(proj, 'supervisor.config.ts'),
     `import { defineConfig } from 'ldsup';\nexport default defineConfig({ app: './app.mjs', workers: 2, bind: '127.0.0.1:${port}', pidfile: 'ldsup.pid' });\n`,
   );
-  const master = spawn('npx', ['ldsup'], { cwd: proj, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, NO_COLOR: '1' } });
-  let out = '';
-  master.stdout!.on('data', (b) => (out += b));
-  master.stderr!.on('data', (b) => (out += b));
-  try {
-    const deadline = Date.now() + 60_000;
-    while (!/Ready: 2 workers serving/.test(out)) {
-      if (Date.now() > deadline || master.exitCode !== null) throw new Error(`no ready line:\n${out}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect((await get(port, '/')).status).toBe(200);
-    const pid = Number(fs.readFileSync(path.join(proj, 'ldsup.pid'), 'utf8'));
-    execFileSync('npx', ['ldsup', 'stop'], { cwd: proj, encoding: 'utf8' });
-    expect(isAlive(pid)).toBe(false);
-    expect(fs.existsSync(path.join(proj, 'ldsup.pid'))).toBe(false);
-  } finally {
-    try {
-      process.kill(-master.pid!, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
+  const l = start([], { cwd: proj, command: ['npx', 'ldsup'] });
+  await l.waitFor(/Ready: 2 workers serving/, 60_000);
+  expect((await get(port, '/')).status).toBe(200);
+  const pid = Number(fs.readFileSync(path.join(proj, 'ldsup.pid'), 'utf8'));
+  execFileSync('npx', ['ldsup', 'stop'], { cwd: proj, encoding: 'utf8' });
+  expect(isAlive(pid)).toBe(false);
+  expect(fs.existsSync(path.join(proj, 'ldsup.pid'))).toBe(false);
 }, 300_000);
 
 /** The exec-form (JSON) value of each `KEY [...]` instruction of the Dockerfile's last stage. */
@@ -99,29 +83,13 @@ test('examples/deploy: the container command, as the Kubernetes manifest runs th
   const { proj } = installPacked(); // WORKDIR /app: the app, its config and node_modules/ldsup
   fs.writeFileSync(path.join(proj, 'app.mjs'), `export default (req, res) => res.end(JSON.stringify({ pid: process.pid, env: process.env.NODE_ENV }));\n`);
   fs.writeFileSync(path.join(proj, 'supervisor.config.ts'), `import { defineConfig } from 'ldsup';\nexport default defineConfig({ app: './app.mjs' });\n`);
-  const master = spawn(process.execPath, argv.slice(1), { cwd: proj, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...docker.env, NO_COLOR: '1', LAUNCHDARKLY_SDK_KEY: '' } });
-  let out = '';
-  master.stdout!.on('data', (b) => (out += b));
-  master.stderr!.on('data', (b) => (out += b));
-  const exited = new Promise<number | null>((resolve) => master.once('exit', (code) => resolve(code)));
-  try {
-    const deadline = Date.now() + 60_000;
-    while (!/Ready: \d+ workers? serving/.test(out)) {
-      if (Date.now() > deadline || master.exitCode !== null) throw new Error(`no ready line from ${argv.join(' ')}:\n${out}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(out).toContain(`Ready: ${args[args.indexOf('--workers') + 1]} workers serving`);
-    expect((await get(port, '/')).json()).toEqual({ pid: expect.any(Number), env: 'production' });
-    expect((await get(hport, '/readyz')).status).toBe(200);
-    expect((await get(hport, '/healthz')).status).toBe(200);
-    expect((await get(hport, '/metrics')).body).toMatch(/^ldsup_workers_ready \d+$/m);
-    process.kill(master.pid!, 'SIGTERM'); // STOPSIGNAL
-    expect(await exited).toBe(0);
-  } finally {
-    try {
-      process.kill(-master.pid!, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
+  const l = start(argv.slice(2), { cwd: proj, env: docker.env, command: [process.execPath, argv[1]!] });
+  await l.ready(60_000);
+  expect(l.output).toContain(`Ready: ${args[args.indexOf('--workers') + 1]} workers serving`);
+  expect((await get(port, '/')).json()).toEqual({ pid: expect.any(Number), env: 'production' });
+  expect((await get(hport, '/readyz')).status).toBe(200);
+  expect((await get(hport, '/healthz')).status).toBe(200);
+  expect((await get(hport, '/metrics')).body).toMatch(/^ldsup_workers_ready \d+$/m);
+  l.signal('SIGTERM'); // STOPSIGNAL
+  expect((await l.waitExit()).code).toBe(0);
 }, 300_000);

@@ -3,21 +3,13 @@
  * --mount-proc`, needs root as CI has): TERM as `docker stop` sends it is a graceful stop with
  * exit 0, and zombies of orphaned grandchildren of the app are reaped.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CLI, FIXTURES, NEUTRAL_CWD, freePort, get, slowStartConfig, tmpDir } from '../support/ldsup.js';
+import { CLI, FIXTURES, NEUTRAL_CWD, cleanup, freePort, get, slowStartConfig, start, tmpDir, type Ldsup } from '../support/ldsup.js';
 import { waitFor } from '../support/wait.js';
 
 const APP = path.join(FIXTURES, 'apps', 'orphans.mjs');
-let ns: ChildProcess | null = null;
-afterEach(() => {
-  try {
-    process.kill(-ns!.pid!, 'SIGKILL'); // unshare and, with it, the whole namespace
-  } catch {
-    /* gone */
-  }
-});
+afterEach(cleanup); // the group: unshare and, with it, the whole namespace
 
 function stat(pid: number): { ppid: number; state: string } | null {
   try {
@@ -35,50 +27,36 @@ const childrenOf = (pid: number) =>
     .map(Number)
     .filter((p) => stat(p)?.ppid === pid);
 
-/** ldsup with `args` as PID 1 of a new PID namespace (ended by afterEach); `out` collects its output. */
-function asPid1(args: string[], cwd: string): { out: string } {
-  const run = { out: '' };
-  ns = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, CLI, ...args], {
-    cwd,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1', LAUNCHDARKLY_SDK_KEY: '' },
-  });
-  ns.stdout!.on('data', (b) => (run.out += b));
-  ns.stderr!.on('data', (b) => (run.out += b));
-  return run;
-}
+/** ldsup with `args` as PID 1 of a new PID namespace (`pid`: unshare's, outside it). */
+const asPid1 = (args: string[], cwd: string): Ldsup => start(args, { cwd, command: ['unshare', '--pid', '--fork', '--mount-proc', process.execPath, CLI], pidNamespace: true });
 
 test('as PID 1: orphaned zombies are reaped; TERM (docker stop) stops gracefully with exit 0', async () => {
   const port = await freePort();
   const run = asPid1([APP, '-w', '2', '-b', `127.0.0.1:${port}`], NEUTRAL_CWD);
-  await waitFor(() => /Ready: 2 workers serving \(master 1\)/.test(run.out), 30_000, `ldsup ready as PID 1:\n${run.out}`);
-  expect(run.out).toContain('running as PID 1: reaping orphaned processes');
+  await run.waitFor(/Ready: 2 workers serving \(master 1\)/);
+  expect(run.output).toContain('running as PID 1: reaping orphaned processes');
   // The master's pid outside the namespace: unshare's only child.
-  const master = childrenOf(ns!.pid!)[0]!;
+  const master = childrenOf(run.pid)[0]!;
   for (let i = 0; i < 5; i++) expect((await get(port, '/orphan')).status).toBe(200);
   // The orphans were re-parented to the master; once they end, none may stay a zombie.
   await waitFor(() => childrenOf(master).filter((p) => stat(p)?.state !== 'Z' && !isWorker(p)).length === 0, 20_000, 'the orphaned sleeps to end');
   await waitFor(() => childrenOf(master).every((p) => stat(p)?.state !== 'Z'), 20_000, 'zombies to be reaped');
   expect(childrenOf(master).filter(isWorker)).toHaveLength(2);
   process.kill(master, 'SIGTERM');
-  const code = await new Promise<number | null>((resolve) => ns!.once('exit', (c) => resolve(c)));
-  expect(code).toBe(0);
-  expect(run.out).toContain('Shutting down: Master');
+  expect((await run.waitExit()).code).toBe(0);
+  expect(run.output).toContain('Shutting down: Master');
 }, 90_000);
 
 test('as PID 1, TERM while the master starts (before it binds) ends it at once: the kernel gives PID 1 no default action', async () => {
   const dir = tmpDir('ldsup-pid1-');
   const s = slowStartConfig(dir, APP, await freePort());
   const run = asPid1(['-c', s.cfg], dir);
-  const exited = new Promise<number | null>((resolve) => ns!.once('exit', (c) => resolve(c)));
   try {
-    await waitFor(() => fs.existsSync(s.held), 30_000, `onStarting running as PID 1:\n${run.out}`);
-    process.kill(childrenOf(ns!.pid!)[0]!, 'SIGTERM');
+    await waitFor(() => fs.existsSync(s.held), 30_000, `onStarting running as PID 1:\n${run.output}`);
+    process.kill(childrenOf(run.pid)[0]!, 'SIGTERM');
     // Not the gate: the master must end while still held in onStarting.
-    const code = await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000, 'still running'))]);
-    expect(code).toBe(128 + 15);
-    expect(run.out).not.toMatch(/Booting worker/);
+    expect((await run.waitExit(20_000)).code).toBe(128 + 15);
+    expect(run.output).not.toMatch(/Booting worker/);
   } finally {
     fs.rmSync(s.gate, { force: true });
   }
@@ -113,8 +91,8 @@ export default {
 `,
   );
   const run = asPid1(['-c', cfg], dir);
-  await waitFor(() => /Ready: 2 workers serving \(master 1\)/.test(run.out), 30_000, `ldsup ready as PID 1:\n${run.out}`);
-  expect(run.out).toContain('running as PID 1: reaping orphaned processes');
+  await run.waitFor(/Ready: 2 workers serving \(master 1\)/);
+  expect(run.output).toContain('running as PID 1: reaping orphaned processes');
   const read = () => (fs.existsSync(counts) ? fs.readFileSync(counts, 'utf8') : '');
   await waitFor(() => read() === '200 200', 60_000, 'every callback').catch(() => expect(`spawned, called: ${read()}`).toBe('spawned, called: 200 200'));
 }, 120_000);

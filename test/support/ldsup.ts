@@ -72,6 +72,14 @@ export interface Exit {
   signal: NodeJS.Signals | null;
 }
 
+export interface StartOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  command?: string[];
+  /** The command runs ldsup in a new PID namespace: the pids it prints are not this host's, and cleanup leaves them alone. */
+  pidNamespace?: boolean;
+}
+
 export class Ldsup {
   readonly proc: ChildProcess;
   output = '';
@@ -84,8 +92,13 @@ export class Ldsup {
   readonly closed: Promise<void>;
   private waiters: (() => void)[] = [];
 
-  constructor(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-    this.proc = spawn(process.execPath, [CLI, ...args], {
+  /** `opts.command`: what runs `args` instead of this checkout's CLI (an installed package's, `npx ldsup`). */
+  constructor(
+    args: string[],
+    readonly opts: StartOptions = {},
+  ) {
+    const [file, ...pre] = opts.command ?? [process.execPath, CLI];
+    this.proc = spawn(file!, [...pre, ...args], {
       cwd: opts.cwd ?? NEUTRAL_CWD,
       env: { ...process.env, NO_COLOR: '1', LAUNCHDARKLY_SDK_KEY: '', LDSUP_CMD_ARGS: '', PORT: '', WEB_CONCURRENCY: '', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -160,7 +173,7 @@ export class Ldsup {
   }
 }
 
-export function start(args: string[], opts?: { cwd?: string; env?: NodeJS.ProcessEnv }): Ldsup {
+export function start(args: string[], opts?: StartOptions): Ldsup {
   return new Ldsup(args, opts);
 }
 
@@ -180,7 +193,7 @@ export async function runCli(
 export function cleanup(): void {
   for (const l of running) {
     l.killGroup();
-    for (const pid of l.bootedWorkers()) {
+    for (const pid of l.opts.pidNamespace ? [] : l.bootedWorkers()) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
