@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { CI_TIMEOUT, FIXTURES, cleanup, freePort, get, isAlive, runCli, start, tmpDir, waitGone } from '../support/ldsup.js';
-import { childrenOf, control, killAll, settled, taggedProcesses, waitUntil } from '../support/proc.js';
+import { childrenOf, control, killAll, readPid, settled, taggedProcesses, waitUntil } from '../support/proc.js';
 
 jest.setTimeout(120_000);
 afterEach(cleanup);
@@ -98,8 +98,8 @@ test('-D then USR2: the new master does not daemonize again; TERM to the old one
     const old = Number(/master pid (\d+)/.exec(r.stderr)![1]);
     process.kill(old, 'SIGUSR2');
     const next = await waitUntil('the new master to write its .2 pidfile and serve', async () => {
-      const pid = Number(fs.existsSync(`${pidfile}.2`) && fs.readFileSync(`${pidfile}.2`, 'utf8'));
-      return pid > 0 && childrenOf(pid).length === 1 ? pid : null;
+      const pid = readPid(`${pidfile}.2`);
+      return pid && childrenOf(pid).length === 1 ? pid : null;
     });
     // Its parent is the old master: started in place, not through another detached copy.
     expect(fs.readFileSync(`/proc/${next}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]).toBe(String(old));

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CI_TIMEOUT, CLI, FIXTURES, cleanup, freePort, get, start, tmpDir, waitGone } from '../support/ldsup.js';
-import { childrenOf, killAll, waitOutput, waitUntil } from '../support/proc.js';
+import { childrenOf, killAll, readPid, waitOutput, waitUntil } from '../support/proc.js';
 import { waitFor } from '../support/wait.js';
 
 const APP = path.join(FIXTURES, 'apps', 'basic.mjs');
@@ -109,7 +109,7 @@ test('sd_notify across USR2: the new master becomes MAINPID, and the old one han
     const usr2 = async () => {
       const start = datagrams().length;
       l.signal('SIGUSR2');
-      const pid = await waitUntil(`<pidfile>.2; output:\n${l.output}`, () => Number(fs.existsSync(`${pidfile}.2`) && fs.readFileSync(`${pidfile}.2`, 'utf8')));
+      const pid = await waitUntil(`<pidfile>.2; output:\n${l.output}`, () => readPid(`${pidfile}.2`));
       await waitFor(() => datagrams().slice(start).some((d) => d.includes('READY=1') && d.includes(`MAINPID=${pid}`)), CI_TIMEOUT, 'READY=1 from the new master');
       return pid;
     };

@@ -8,22 +8,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CI_TIMEOUT, FIXTURES, cleanup, freePort, get, isAlive, start, tmpDir, waitGone } from '../support/ldsup.js';
 import { describeLoad, load, stopAllLoads } from '../support/load.js';
-import { childrenOf, control, count, killAll, parentOf, settled, waitOutput, waitUntil } from '../support/proc.js';
+import { childrenOf, control, count, killAll, parentOf, readPid, settled, waitOutput, waitUntil } from '../support/proc.js';
 
 jest.setTimeout(150_000);
 afterEach(stopAllLoads);
 afterEach(cleanup);
 
 const BASIC = path.join(FIXTURES, 'apps', 'basic.mjs');
-
-const readPid = (f: string): number | null => {
-  try {
-    const m = /^(\d+)\n$/.exec(fs.readFileSync(f, 'utf8'));
-    return m ? Number(m[1]) : null;
-  } catch {
-    return null;
-  }
-};
 
 /** Both masters serve: fresh connections reach workers of each. */
 async function servedBy(port: number, masters: number[]): Promise<void> {

@@ -41,6 +41,16 @@ function stat(pid: number): string[] | null {
   }
 }
 
+/** The pid in a pidfile (a whole "N\n"), or null while it is missing or not fully written. */
+export const readPid = (file: string): number | null => {
+  try {
+    const m = /^(\d+)\n$/.exec(fs.readFileSync(file, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+};
+
 /** Live (non-zombie) child pids of `pid`, from /proc. */
 export function childrenOf(pid: number): number[] {
   const kids: number[] = [];
