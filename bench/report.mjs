@@ -1,5 +1,6 @@
 // Turns the results JSON into bench/results.md: medians over rounds, ratios within each round.
 import { median, fmt, ratio } from './lib/stats.mjs';
+import { baseConfig } from './lib/configs.mjs';
 
 /** Where a full run's report goes unless --md says otherwise. */
 export const RESULTS_MD = new URL('./results.md', import.meta.url).pathname;
@@ -17,8 +18,8 @@ const LABEL = {
 function configsIn(runs) {
   const names = [...new Set(runs.map((r) => r.name))];
   const order = Object.keys(LABEL);
-  const key = (n) => [order.indexOf(n.split('@')[0]), Number(n.split('@')[1] ?? 1)];
-  return names.filter((n) => order.includes(n.split('@')[0])).sort((a, b) => { const [x, i] = key(a), [y, j] = key(b); return x - y || i - j; });
+  const key = (n) => [order.indexOf(baseConfig(n)), Number(n.split('@')[1] ?? 1)];
+  return names.filter((n) => order.includes(baseConfig(n))).sort((a, b) => { const [x, i] = key(a), [y, j] = key(b); return x - y || i - j; });
 }
 const labelOf = (cfg) => { const [base, copy] = cfg.split('@'); return copy ? `${LABEL[base]}, again (A/A control ${copy})` : LABEL[base]; };
 /** The raw node:cluster policies: "best cluster" is the best of those run in the same round (not their A/A copies). */

@@ -9,13 +9,14 @@
 // Usage: node bench/spread.mjs bench/out/results-*.json
 import fs from 'node:fs';
 import { median, fmt } from './lib/stats.mjs';
+import { baseConfig } from './lib/configs.mjs';
 
 const files = process.argv.slice(2);
 if (!files.length) {
   console.error('usage: node bench/spread.mjs <results.json> [...]');
   process.exit(2);
 }
-const GROUPS = { 'kernel spread (none, none@N, ldsup-nobal)': (n) => n === 'none' || n.startsWith('none@') || n === 'ldsup-nobal', 'ldsup (keep-alive balance)': (n) => n === 'ldsup' };
+const GROUPS = { 'kernel spread (none, none@N, ldsup-nobal)': (n) => baseConfig(n) === 'none' || n === 'ldsup-nobal', 'ldsup (keep-alive balance)': (n) => n === 'ldsup' };
 const BUCKETS = [[0, 20], [21, 27], [28, 32]];
 
 const rows = [];
